@@ -1,0 +1,183 @@
+"""Application factory: configuration, extensions, blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, abort, g, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as config_module
+from extensions import csrf, db, limiter, login_manager, mail, migrate
+from services import database
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; object-src 'none'"
+)
+
+
+def create_app(config=None) -> Flask:
+    """Build the app. `config` is a config class, a name ("testing"), or a dict of overrides."""
+    app = Flask(__name__, instance_relative_config=True)
+    overrides = {}
+    if isinstance(config, dict):
+        overrides = config
+        config = overrides.pop("CONFIG", None)
+    config_class = config if isinstance(config, type) else config_module.select_config(config)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+    config_module.ensure_secret_key(app.config, app.instance_path)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        n = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
+
+    import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+
+    database.configure(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_request_hooks(app)
+    _register_error_handlers(app)
+    _register_template_context(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from blueprints.login_session import load_request_user
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    # The cookie never carries a user id, only a server-side session token (see
+    # blueprints/login_session.py); Flask-Login's own session protection is not relied on.
+    login_manager.session_protection = None
+    login_manager.user_loader(lambda _user_id: None)
+    login_manager.request_loader(load_request_user)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, url_for
+
+        from blueprints.errors import render_error
+        from blueprints.htmx import hx_redirect, is_htmx
+        from blueprints.navigation import safe_next_path
+
+        if "auth.login" not in app.view_functions:
+            return render_error(401, "Connectez-vous pour accéder à cette page.")
+        target = url_for("auth.login", next=safe_next_path(request.full_path))
+        return hx_redirect(target) if is_htmx() else redirect(target)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from blueprints.companies import bp as companies_bp
+    from blueprints.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(companies_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    return None
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def refuse_oversized_bodies():
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and request.content_length and request.content_length > limit:
+            abort(413)
+
+    @app.before_request
+    def mark_write_requests():
+        # POST/PUT/PATCH/DELETE open their transactions with BEGIN IMMEDIATE on SQLite.
+        g._write_intent_token = database.set_write_intent(request.method in UNSAFE_METHODS)
+
+    @app.teardown_request
+    def clear_write_intent(_exc):
+        token = g.pop("_write_intent_token", None)
+        if token is not None:
+            database.reset_write_intent(token)
+
+    @app.after_request
+    def security_headers(response):
+        from blueprints.scoping import commit_remembered_company
+
+        commit_remembered_company()
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("HSTS"):
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if not request.path.startswith("/static/"):
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from blueprints.errors import render_error
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, "La page a expiré. Rechargez-la puis recommencez votre saisie.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        return render_error(exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return render_error(500)
+
+
+def _register_template_context(app: Flask) -> None:
+    from blueprints.navigation import visible_rubriques
+
+    def link(endpoint: str, **values) -> str | None:
+        """url_for for an endpoint this deployment has, else None (the template skips it)."""
+        from flask import url_for
+
+        return url_for(endpoint, **values) if endpoint in app.view_functions else None
+
+    app.jinja_env.globals["link"] = link
+
+    @app.context_processor
+    def inject_globals():
+        cfg = app.config
+        return {
+            "service": {
+                "name": cfg["SERVICE_NAME"],
+                "short_name": cfg["SERVICE_SHORT_NAME"],
+                "logo": cfg["SERVICE_LOGO"],
+                "address": cfg["SERVICE_ADDRESS"],
+                "phone": cfg["SERVICE_PHONE"],
+                "support_email": cfg["SERVICE_SUPPORT_EMAIL"],
+                "billing_email": cfg["SERVICE_BILLING_EMAIL"],
+            },
+            "active_company": g.get("company"),
+            "active_membership": g.get("membership"),
+            "visible_rubriques": visible_rubriques,
+            "dev_mailbox": cfg.get("DEV_MAILBOX", False),
+        }

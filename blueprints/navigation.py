@@ -1,0 +1,52 @@
+"""The member space's rubriques, registered by each blueprint; the layout and the member
+home read them, filtered by the rights of the active membership."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rubrique:
+    key: str
+    label: str
+    endpoint: str  # takes `code` as its only URL argument
+    description: str
+    right: str | None  # from services.access.RIGHTS; None: everyone with access
+    order: int
+    icon: str = ""
+
+
+_RUBRIQUES: dict[str, Rubrique] = {}
+
+
+def register(rubrique: Rubrique) -> None:
+    _RUBRIQUES[rubrique.key] = rubrique
+
+
+def rubriques() -> list[Rubrique]:
+    return sorted(_RUBRIQUES.values(), key=lambda r: r.order)
+
+
+def visible_rubriques(membership) -> list[Rubrique]:
+    from services.access import has_right
+
+    return [r for r in rubriques() if r.right is None or has_right(membership, r.right)]
+
+
+def safe_next_path(value: str | None) -> str | None:
+    """A same-site path to go back to after login, or None. Refuses `//x`, `/\\x`, `\\\\x`,
+    schemes, control characters and leading spaces."""
+    if not value:
+        return None
+    value = value.rstrip("?")
+    if value != value.strip() or any(ord(c) < 32 or c == "\\" for c in value):
+        return None
+    if not value.startswith("/") or value.startswith("//"):
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    return value

@@ -1,0 +1,136 @@
+"""The employee register of a company, and the history of what was declared about each one."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+from models.base import UTCDateTime, utcnow
+
+CATEGORY_SI = "SI"
+CATEGORY_SIA = "SIA"
+CATEGORY_SIR = "SIR"
+CATEGORIES = (CATEGORY_SI, CATEGORY_SIA, CATEGORY_SIR)
+CATEGORY_LABELS = {
+    CATEGORY_SI: "SI – suivi individuel",
+    CATEGORY_SIA: "SIA – suivi individuel adapté",
+    CATEGORY_SIR: "SIR – suivi individuel renforcé",
+}
+
+# DSN S21.G00.40.007 nature du contrat.
+CONTRACT_NATURES = {
+    "01": "CDI",
+    "02": "CDD",
+    "03": "Intérim (contrat de mission)",
+    "07": "CDI intermittent",
+    "29": "Stage",
+    "80": "Mandat social",
+    "90": "Autre",
+}
+
+# R4624-23 risks: code -> label. "autre" (III) needs a written justification.
+SIR_RISKS = {
+    "amiante": "Amiante",
+    "plomb": "Plomb",
+    "cmr": "Agents cancérogènes, mutagènes ou toxiques pour la reproduction (CMR)",
+    "biologiques": "Agents biologiques des groupes 3 et 4",
+    "rayonnements": "Rayonnements ionisants",
+    "hyperbare": "Risque hyperbare",
+    "echafaudages": "Chute de hauteur lors du montage ou démontage d'échafaudages",
+    "habilitation_electrique": "Habilitation électrique",
+    "autorisation_conduite": "Autorisation de conduite",
+    "manutention_55kg": "Manutention habituelle de charges de plus de 55 kg",
+    "mineur_travaux_reglementes": "Moins de 18 ans affecté à des travaux réglementés",
+}
+
+SEX_LABELS = {"M": "Homme", "F": "Femme"}
+
+
+class Employee(db.Model):
+    __tablename__ = "employees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    birth_name: Mapped[str] = mapped_column(String(100))  # nom de naissance
+    usage_name: Mapped[str | None] = mapped_column(String(100))  # nom d'usage
+    first_names: Mapped[str] = mapped_column(String(150))
+    sex: Mapped[str] = mapped_column(String(1))  # M | F
+    birth_date: Mapped[date] = mapped_column(Date)
+    # NIR: encrypted (services.crypto) and a keyed hash for duplicate detection; never plain.
+    nir_encrypted: Mapped[str | None] = mapped_column(Text)
+    nir_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_date: Mapped[date] = mapped_column(Date)
+    contract_nature: Mapped[str] = mapped_column(String(2), default="01")
+    contract_end_date: Mapped[date | None] = mapped_column(Date)  # planned end of a CDD
+    contract_suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    apprentice: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_title: Mapped[str] = mapped_column(String(120))  # poste (libellé de l'emploi)
+    pcs_ese: Mapped[str | None] = mapped_column(String(4))
+    risks: Mapped[list] = mapped_column(JSON, default=list)  # keys of SIR_RISKS
+    other_risk_justification: Mapped[str | None] = mapped_column(String(500))
+    night_work: Mapped[bool] = mapped_column(Boolean, default=False)
+    rqth: Mapped[bool] = mapped_column(Boolean, default=False)  # RQTH / pension d'invalidité
+    category: Mapped[str] = mapped_column(String(3), default=CATEGORY_SI)
+    exit_date: Mapped[date | None] = mapped_column(Date)
+    exit_reason: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    company = relationship("Company")
+
+    __table_args__ = (
+        Index("ix_employees_company_name", "company_id", "birth_name", "first_names"),
+        Index("ix_employees_company_entry", "company_id", "entry_date"),
+        Index("ix_employees_company_exit", "company_id", "exit_date"),
+        Index("ix_employees_nir_hash", "nir_hash"),
+    )
+
+    @property
+    def display_name(self) -> str:
+        name = self.usage_name or self.birth_name
+        return f"{name.upper()} {self.first_names}"
+
+    @property
+    def is_present(self) -> bool:
+        return self.exit_date is None or self.exit_date >= date.today()
+
+    @property
+    def contract_label(self) -> str:
+        return CONTRACT_NATURES.get(self.contract_nature, self.contract_nature)
+
+
+class EmployeeChange(db.Model):
+    """One declaration about an employee (hire, change, departure, cancelled departure)."""
+
+    __tablename__ = "employee_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_role: Mapped[str | None] = mapped_column(String(20))  # employeur | tiers_declarant | service
+    kind: Mapped[str] = mapped_column(String(20))  # embauche | modification | depart | annulation_depart
+    # {field: [old, new]}; the NIR appears only as "modifié", never in clear.
+    changes: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    employee: Mapped[Employee] = relationship()
+    actor = relationship("User")
+
+    __table_args__ = (Index("ix_employee_changes_company_created", "company_id", "created_at"),)
+
+    KIND_LABELS = {
+        "embauche": "Déclaration d'embauche",
+        "modification": "Modification",
+        "depart": "Déclaration de départ",
+        "annulation_depart": "Annulation du départ",
+        "import": "Import de la liste du personnel",
+    }
+
+    @property
+    def kind_label(self) -> str:
+        return self.KIND_LABELS.get(self.kind, self.kind)

@@ -1,0 +1,64 @@
+"""Who may act for which company. Access to a member covers its sites; a site alone gives
+that site only. Every check filters in SQL on the company."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from extensions import db
+from models.companies import ROLE_EMPLOYER, Company, Membership
+
+# Rights a role has. Extra rights can be granted to a tiers déclarant by an employer.
+GRANT_PLANNING = 1
+RIGHTS = {
+    ROLE_EMPLOYER: {"employees", "declaration", "invoices", "documents", "planning", "account", "users"},
+    "tiers_declarant": {"employees", "declaration", "invoices"},
+}
+
+
+def membership_for(user, company: Company) -> Membership | None:
+    """The active membership that gives `user` access to `company` (direct, or via its parent).
+    A direct membership on the site wins over the parent's."""
+    if user is None or not getattr(user, "is_authenticated", False) or not company.active:
+        return None
+    ids = [company.id] + ([company.parent_id] if company.parent_id else [])
+    rows = (
+        db.session.execute(
+            select(Membership).where(
+                Membership.user_id == user.id,
+                Membership.company_id.in_(ids),
+                Membership.revoked_at.is_(None),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    by_company = {m.company_id: m for m in rows}
+    return by_company.get(company.id) or by_company.get(company.parent_id)
+
+
+def has_right(membership: Membership | None, right: str) -> bool:
+    if membership is None:
+        return False
+    if right in RIGHTS.get(membership.role, set()):
+        return True
+    return right == "planning" and bool(membership.grants & GRANT_PLANNING)
+
+
+def accessible_companies_query(user):
+    """SELECT of the companies a user can reach (direct memberships and sites of members)."""
+    direct = select(Membership.company_id).where(Membership.user_id == user.id, Membership.revoked_at.is_(None))
+    return select(Company).where(
+        Company.active.is_(True),
+        or_(Company.id.in_(direct), Company.parent_id.in_(direct)),
+    )
+
+
+def get_company_for_user(user, code: str) -> tuple[Company, Membership] | None:
+    company = db.session.execute(select(Company).where(Company.code == code)).scalar_one_or_none()
+    if company is None:
+        return None
+    membership = membership_for(user, company)
+    if membership is None:
+        return None
+    return company, membership

@@ -1,0 +1,85 @@
+"""Test data factories: plain functions that add rows and flush (tests commit when needed)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from extensions import db
+from models import Company, Employee, Membership, User
+from models.companies import ROLE_EMPLOYER
+from models.users import KIND_STAFF
+from services.credentials import hash_teledeclarant
+from services.passwords import hash_password
+
+_seq = itertools.count(1)
+DEFAULT_PASSWORD = "Correct horse battery staple 42"
+
+
+def make_company(code: str | None = None, *, teledeclarant: str = "ABCD-EFGH-JKMN", parent=None, **fields) -> Company:
+    code = code or f"{next(_seq) + 10000:05d}"
+    company = Company(
+        code=code,
+        parent=parent,
+        name=fields.pop("name", f"Entreprise {code}"),
+        siret=fields.pop("siret", "73282932000074"),
+        city=fields.pop("city", "Saint-Brieuc"),
+        postal_code=fields.pop("postal_code", "22000"),
+        address=fields.pop("address", "1 rue du Port"),
+        teledeclarant_hash=hash_teledeclarant(code, teledeclarant) if teledeclarant else None,
+        **fields,
+    )
+    db.session.add(company)
+    db.session.flush()
+    return company
+
+
+def make_user(email: str | None = None, *, password: str | None = DEFAULT_PASSWORD, **fields) -> User:
+    user = User(
+        email=(email or f"user{next(_seq)}@example.test").lower(),
+        last_name=fields.pop("last_name", "Martin"),
+        first_name=fields.pop("first_name", "Claire"),
+        job_title=fields.pop("job_title", "Gérante"),
+        password_hash=hash_password(password) if password else None,
+        **fields,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_staff(email: str | None = None, *, role: str = "agent", **fields) -> User:
+    return make_user(email, kind=KIND_STAFF, staff_role=role, **fields)
+
+
+def make_membership(user: User, company: Company, role: str = ROLE_EMPLOYER, **fields) -> Membership:
+    membership = Membership(user=user, company=company, role=role, **fields)
+    db.session.add(membership)
+    db.session.flush()
+    return membership
+
+
+def make_member(company: Company | None = None, role: str = ROLE_EMPLOYER, **user_fields) -> User:
+    """A user with a membership on `company` (created when not given)."""
+    company = company or make_company()
+    user = make_user(**user_fields)
+    make_membership(user, company, role)
+    return user
+
+
+def make_employee(company: Company, **fields) -> Employee:
+    employee = Employee(
+        company=company,
+        birth_name=fields.pop("birth_name", f"Durand{next(_seq)}"),
+        first_names=fields.pop("first_names", "Louis"),
+        sex=fields.pop("sex", "M"),
+        birth_date=fields.pop("birth_date", date(1990, 5, 17)),
+        entry_date=fields.pop("entry_date", date(2024, 1, 8)),
+        job_title=fields.pop("job_title", "Technicien"),
+        contract_nature=fields.pop("contract_nature", "01"),
+        risks=fields.pop("risks", []),
+        **fields,
+    )
+    db.session.add(employee)
+    db.session.flush()
+    return employee

@@ -92,6 +92,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
+    from blueprints.employees import bp as employees_bp
+
+    app.register_blueprint(employees_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -4,9 +4,16 @@ from models.audit import AuditEvent
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
+from models.planning import AppointmentRequest, Centre, Professional, Slot, Visit
+from models.throttle import ThrottleCounter
 from models.users import LoginSession, User
 
 __all__ = [
+    "AppointmentRequest",
+    "Centre",
+    "Professional",
+    "Slot",
+    "Visit",
     "AuditEvent",
     "Company",
     "Employee",
@@ -17,5 +24,6 @@ __all__ = [
     "ROLES",
     "ROLE_ACCOUNTANT",
     "ROLE_EMPLOYER",
+    "ThrottleCounter",
     "User",
 ]

@@ -49,16 +49,20 @@ def validate_nir(value: str, sex: str | None, birth_date: date | None) -> str:
             raise NirError("Le premier chiffre du numéro de sécurité sociale ne correspond pas au sexe indiqué.")
     if birth_date is not None:
         if nir[1:3] != f"{birth_date.year % 100:02d}":
-            raise NirError("L'année de naissance du numéro de sécurité sociale ne correspond pas à la date de naissance.")
+            raise NirError(
+                "L'année de naissance du numéro de sécurité sociale ne correspond pas à la date de naissance."
+            )
         month = int(nir[3:5])
         # 20-42 and 50-99 are used when the month of birth is unknown: accepted as they are.
         if not (20 <= month <= 42 or month >= 50) and month != birth_date.month:
-            raise NirError("Le mois de naissance du numéro de sécurité sociale ne correspond pas à la date de naissance.")
+            raise NirError(
+                "Le mois de naissance du numéro de sécurité sociale ne correspond pas à la date de naissance."
+            )
     return nir
 
 
 def mask_nir(nir: str | None) -> str:
-    """"2 95 10 ** *** *** 93": sex, year and month of birth and the key, the rest hidden."""
+    """ "2 95 10 ** *** *** 93": sex, year and month of birth and the key, the rest hidden."""
     if not nir:
         return ""
     nir = normalize_nir(nir)
@@ -134,12 +138,16 @@ def rotate_nir_keys(batch_size: int = 500) -> int:
     rotated = 0
     last_id = 0
     while True:
-        rows = db.session.execute(
-            select(Employee)
-            .where(Employee.nir_encrypted.is_not(None), Employee.id > last_id)
-            .order_by(Employee.id)
-            .limit(batch_size)
-        ).scalars().all()
+        rows = (
+            db.session.execute(
+                select(Employee)
+                .where(Employee.nir_encrypted.is_not(None), Employee.id > last_id)
+                .order_by(Employee.id)
+                .limit(batch_size)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return rotated
         for employee in rows:

@@ -139,7 +139,9 @@ def _apply(employee: Employee, data: dict) -> dict:
             employee.nir_encrypted = crypto.encrypt_nir(nir)
             employee.nir_hash = digest
             changes["nir"] = [None, NIR_CHANGED]
-    category, _, _ = derive_category(employee.risks, employee.other_risk_justification, employee.night_work, employee.rqth)
+    category, _, _ = derive_category(
+        employee.risks, employee.other_risk_justification, employee.night_work, employee.rqth
+    )
     if category != employee.category:
         changes["category"] = [employee.category, category]
         employee.category = category
@@ -173,7 +175,11 @@ def create_employee(company: Company, data: dict, actor, role: str | None, *, ki
     db.session.flush()
     _record_change(employee, kind, changes, actor, role)
     audit.record(
-        "employee.created", actor=actor, company=db.session.get(Company, target_id), target=employee, kind=kind,
+        "employee.created",
+        actor=actor,
+        company=db.session.get(Company, target_id),
+        target=employee,
+        kind=kind,
     )
     return employee
 
@@ -188,7 +194,10 @@ def update_employee(employee: Employee, data: dict, actor, role: str | None) -> 
         db.session.flush()
         _record_change(employee, "modification", changes, actor, role)
         audit.record(
-            "employee.updated", actor=actor, company=db.session.get(Company, employee.company_id), target=employee,
+            "employee.updated",
+            actor=actor,
+            company=db.session.get(Company, employee.company_id),
+            target=employee,
             fields=sorted(changes),
         )
     return changes
@@ -206,8 +215,11 @@ def declare_departure(employee: Employee, exit_date: date, reason: str, actor, r
     db.session.flush()
     _record_change(employee, "depart", changes, actor, role)
     audit.record(
-        "employee.departure_declared", actor=actor, company=db.session.get(Company, employee.company_id),
-        target=employee, reason=reason,
+        "employee.departure_declared",
+        actor=actor,
+        company=db.session.get(Company, employee.company_id),
+        target=employee,
+        reason=reason,
     )
 
 
@@ -220,7 +232,9 @@ def cancel_departure(employee: Employee, actor, role: str | None) -> None:
     db.session.flush()
     _record_change(employee, "annulation_depart", changes, actor, role)
     audit.record(
-        "employee.departure_cancelled", actor=actor, company=db.session.get(Company, employee.company_id),
+        "employee.departure_cancelled",
+        actor=actor,
+        company=db.session.get(Company, employee.company_id),
         target=employee,
     )
 

@@ -136,7 +136,9 @@ def derive_category(
     if night_work:
         reasons.append("Le salarié travaille de nuit (article R4624-17).")
     if rqth:
-        reasons.append("Le salarié est reconnu travailleur handicapé ou titulaire d'une pension d'invalidité (R4624-17).")
+        reasons.append(
+            "Le salarié est reconnu travailleur handicapé ou titulaire d'une pension d'invalidité (R4624-17)."
+        )
 
     if risks or justification:
         what = [RISK_LABELS_SHORT.get(r, r) for r in risks] + (["un autre risque déclaré"] if justification else [])
@@ -178,7 +180,9 @@ def next_visit_due(facts: FollowUpFacts, visits: Iterable[PastVisit], today: dat
                 f"Visite post-exposition : le salarié, suivi en SIR, quitte l'entreprise le {fr(facts.exit_date)}.",
             )
         if facts.exit_date <= today:
-            return DueVisit(VIP, None, f"Le salarié a quitté l'entreprise le {fr(facts.exit_date)} : aucune visite à prévoir.")
+            return DueVisit(
+                VIP, None, f"Le salarié a quitté l'entreprise le {fr(facts.exit_date)} : aucune visite à prévoir."
+            )
 
     candidate = _periodic_due(facts, done, today)
     mid = _mid_career_due(facts, done)
@@ -206,7 +210,8 @@ def _periodic_due(facts: FollowUpFacts, done: list[PastVisit], today: date) -> D
         aptitude = [v for v in done if v.type == APTITUDE]
         if not aptitude:
             return _initial_due(
-                facts, today,
+                facts,
+                today,
                 "Suivi individuel renforcé : l'examen médical d'aptitude a lieu avant l'affectation au poste.",
                 APTITUDE,
             )
@@ -231,12 +236,15 @@ def _periodic_due(facts: FollowUpFacts, done: list[PastVisit], today: date) -> D
         under_18 = age_on(facts.birth_date, facts.entry_date) < 18
         if facts.night_work:
             return _initial_due(
-                facts, today,
-                "Travail de nuit : la visite d'information et de prévention a lieu avant l'affectation au poste.", VIP
+                facts,
+                today,
+                "Travail de nuit : la visite d'information et de prévention a lieu avant l'affectation au poste.",
+                VIP,
             )
         if under_18:
             return _initial_due(
-                facts, today,
+                facts,
+                today,
                 "Salarié de moins de 18 ans : la visite d'information et de prévention a lieu avant l'affectation "
                 "au poste.",
                 VIP,
@@ -256,11 +264,13 @@ def _periodic_due(facts: FollowUpFacts, done: list[PastVisit], today: date) -> D
     last = periodic[-1].date
     if facts.category == SIA:
         return DueVisit(
-            VIP, add_years(last, 3),
+            VIP,
+            add_years(last, 3),
             f"Suivi individuel adapté : renouvellement au plus tard 3 ans après la dernière visite du {fr(last)}.",
         )
     return DueVisit(
-        VIP, add_years(last, 5),
+        VIP,
+        add_years(last, 5),
         f"Suivi individuel : renouvellement au plus tard 5 ans après la dernière visite du {fr(last)}.",
     )
 
@@ -281,7 +291,7 @@ def _mid_career_due(facts: FollowUpFacts, done: list[PastVisit]) -> DueVisit | N
 
 
 def visit_status_badge(due: date | str | None, today: date) -> str:
-    """"En retard" past the due date, "À planifier" within 90 days or before assignment, else "À jour"."""
+    """ "En retard" past the due date, "À planifier" within 90 days or before assignment, else "À jour"."""
     if due is None:
         return BADGE_OK
     if due == BEFORE_ASSIGNMENT:

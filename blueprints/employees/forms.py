@@ -62,14 +62,24 @@ class EmployeeForm(FlaskForm):
     birth_date = DateField("Date de naissance", validators=_required("Indiquez une date de naissance valide."))
     nir = StringField(
         "N° de sécurité sociale",
-        validators=[Optional(), Length(max=25, message="Le numéro de sécurité sociale comporte 15 caractères."),
-                    single_line],
+        validators=[
+            Optional(),
+            Length(max=25, message="Le numéro de sécurité sociale comporte 15 caractères."),
+            single_line,
+        ],
     )
     entry_date = DateField("Date d'entrée", validators=_required("Indiquez une date d'entrée valide."))
     contract_nature = SelectField("Nature du contrat", choices=choices(CONTRACT_NATURES.items()), default="01")
     apprentice = BooleanField("Apprenti (contrat d'apprentissage)")
     job_title = StringField("Poste", validators=[*_required("Indiquez le poste."), Length(max=120), single_line])
-    pcs_ese = StringField("Code PCS-ESE", validators=[Optional(), Length(max=4, message="Format attendu : 3 chiffres et une lettre, par exemple 684a."), single_line])
+    pcs_ese = StringField(
+        "Code PCS-ESE",
+        validators=[
+            Optional(),
+            Length(max=4, message="Format attendu : 3 chiffres et une lettre, par exemple 684a."),
+            single_line,
+        ],
+    )
     risks = MultiCheckboxField("Risques particuliers du poste (article R4624-23)", choices=choices(SIR_RISKS.items()))
     other_risk_justification = TextAreaField(
         "Autre poste à risque (justification)", validators=[Optional(), Length(max=500), no_nul]
@@ -127,7 +137,9 @@ class EmployeeForm(FlaskForm):
                 raise ValidationError(f"Cette catégorie contredit vos réponses. {explanation}")
 
     def derived(self):
-        return derive_category(self.risks.data, self.other_risk_justification.data, self.night_work.data, self.rqth.data)
+        return derive_category(
+            self.risks.data, self.other_risk_justification.data, self.night_work.data, self.rqth.data
+        )
 
     def data_for_service(self) -> dict:
         data = {

@@ -14,8 +14,13 @@ from extensions import db
 from models.companies import Company
 from models.employees import CATEGORIES, Employee, EmployeeChange
 from services.follow_up import (
+    APTITUDE,
     BADGE_CLASSES,
     BADGE_OK,
+    INTERMEDIATE,
+    MID_CAREER,
+    POST_EXPOSURE,
+    VIP,
     DueVisit,
     FollowUpFacts,
     PastVisit,
@@ -39,41 +44,51 @@ def today() -> date:
 def visits_by_employee(employee_ids) -> dict[int, dict]:
     """{employee_id: {"done": [PastVisit], "planned": [...], "rows": [...]}} in one query.
 
-    Empty while the planning model is not installed."""
-    try:
-        from models.planning import Visit  # noqa: PLC0415 - provided by the planning feature
-    except ImportError:
-        return {}
+    Cancelled visits are left out; "rows" keeps done and planned ones for the employee page."""
+    from models.planning import Visit
+
     ids = list(employee_ids)
     if not ids:
         return {}
     result: dict[int, dict] = {}
-    rows = db.session.execute(select(Visit).where(Visit.employee_id.in_(ids))).scalars().all()
+    rows = (
+        db.session.execute(
+            select(Visit).where(Visit.employee_id.in_(ids), Visit.status != "annulee").order_by(Visit.starts_at.desc())
+        )
+        .scalars()
+        .all()
+    )
     for visit in rows:
         entry = result.setdefault(visit.employee_id, {"done": [], "rows": []})
         entry["rows"].append(visit)
         when = visit_date(visit)
         if when is not None and visit_is_done(visit):
             entry["done"].append(PastVisit(when, visit_type(visit)))
-    for entry in result.values():
-        entry["rows"].sort(key=lambda v: visit_date(v) or date.min, reverse=True)
     return result
 
 
+# Planning visit types -> the follow-up rules' types.
+RULE_TYPES = {
+    "vip_embauche": VIP,
+    "vip_periodique": VIP,
+    "examen_sir": APTITUDE,
+    "intermediaire_sir": INTERMEDIATE,
+    "mi_carriere": MID_CAREER,
+    "post_exposition": POST_EXPOSURE,
+}
+DONE_STATUS = "realisee"
+
+
 def visit_date(visit) -> date | None:
-    for name in ("slot_start", "start", "starts_at", "start_at", "date"):
-        value = getattr(visit, name, None)
-        if value is not None:
-            return value.astimezone(PARIS).date() if isinstance(value, datetime) else value
-    return None
+    return visit.starts_at.astimezone(PARIS).date() if visit.starts_at else None
 
 
 def visit_is_done(visit) -> bool:
-    return str(getattr(visit, "status", "")) in {"done", "realisee", "effectuee", "held", "completed"}
+    return visit.status == DONE_STATUS
 
 
 def visit_type(visit) -> str:
-    return str(getattr(visit, "type", None) or getattr(visit, "visit_type", "") or "")
+    return RULE_TYPES.get(visit.visit_type, visit.visit_type)
 
 
 # --------------------------------------------------------------------------- follow-up
@@ -107,8 +122,9 @@ def follow_up_of(employee, visit_info: dict | None, day: date) -> FollowUp:
     done = (visit_info or {}).get("done", [])
     due = next_visit_due(facts_of(employee), done, day)
     last = max((v.date for v in done), default=None)
-    return FollowUp(due=due, badge=visit_status_badge(due.due, day), last_visit=last,
-                    visits=(visit_info or {}).get("rows", []))
+    return FollowUp(
+        due=due, badge=visit_status_badge(due.due, day), last_visit=last, visits=(visit_info or {}).get("rows", [])
+    )
 
 
 # --------------------------------------------------------------------------- list
@@ -163,7 +179,9 @@ def sites_of(company: Company) -> list[Company]:
     """The sites shown in the filter (a member's sites); none for a site itself."""
     if company.is_site:
         return []
-    return list(db.session.execute(select(Company).where(Company.parent_id == company.id).order_by(Company.code)).scalars())
+    return list(
+        db.session.execute(select(Company).where(Company.parent_id == company.id).order_by(Company.code)).scalars()
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -196,8 +214,11 @@ def filtered_query(company: Company, sites: list[Company], params: ListParams, d
 
 
 def name_order():
-    return (func.lower(func.coalesce(Employee.usage_name, Employee.birth_name)), func.lower(Employee.first_names),
-            Employee.id)
+    return (
+        func.lower(func.coalesce(Employee.usage_name, Employee.birth_name)),
+        func.lower(Employee.first_names),
+        Employee.id,
+    )
 
 
 @dataclass
@@ -222,8 +243,14 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
         # employee from their facts (one query) and their visits (one query), then load the page.
         facts_rows = db.session.execute(
             query.with_only_columns(
-                Employee.id, Employee.birth_date, Employee.entry_date, Employee.category, Employee.apprentice,
-                Employee.night_work, Employee.exit_date, func.lower(Employee.birth_name),
+                Employee.id,
+                Employee.birth_date,
+                Employee.entry_date,
+                Employee.category,
+                Employee.apprentice,
+                Employee.night_work,
+                Employee.exit_date,
+                func.lower(Employee.birth_name),
             )
         ).all()
         visits = visits_by_employee(r[0] for r in facts_rows)
@@ -361,10 +388,15 @@ def history(company_ids: list[int], params: HistoryParams, *, employee_id: int |
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(1, -(-total // per_page))
     page = min(params.page, pages)
-    changes = db.session.execute(
-        query.options(joinedload(EmployeeChange.employee), joinedload(EmployeeChange.actor))
-        .order_by(EmployeeChange.created_at.desc(), EmployeeChange.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).scalars().unique().all()
+    changes = (
+        db.session.execute(
+            query.options(joinedload(EmployeeChange.employee), joinedload(EmployeeChange.actor))
+            .order_by(EmployeeChange.created_at.desc(), EmployeeChange.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        .scalars()
+        .unique()
+        .all()
+    )
     return changes, total, page, pages

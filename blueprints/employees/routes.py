@@ -7,9 +7,8 @@ import click
 from flask import Response, flash, g, request, stream_with_context, url_for
 from flask_login import current_user
 
-from blueprints.employees import bp
+from blueprints.employees import bp, staff_csv
 from blueprints.employees import queries as reg
-from blueprints.employees import staff_csv
 from blueprints.employees.forms import DepartureForm, EmployeeForm, ImportForm, choices
 from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
@@ -216,7 +215,9 @@ def departure(company, employee_id):
     elif form.is_submitted():
         status = 422
     return render(
-        "employees/departure.html", "employees/_departure_form.html", status=status,
+        "employees/departure.html",
+        "employees/_departure_form.html",
+        status=status,
         **_context(company, form=form, employee=employee),
     )
 
@@ -244,12 +245,12 @@ def cancel_departure(company, employee_id):
 def history(company):
     """Historique de vos déclarations: filterable by kind, employee and date, paginated."""
     params = reg.HistoryParams.from_args(request.args)
-    changes, total, page, pages = reg.history(scope_ids(company), params)
+    changes, total, page_number, pages = reg.history(scope_ids(company), params)
     return render(
         "employees/history.html",
         "employees/_history_results.html",
         status=422 if params.errors else 200,
-        **_context(company, params=params, changes=changes, total=total, page=page, pages=pages),
+        **_context(company, params=params, changes=changes, total=total, page_number=page_number, pages=pages),
     )
 
 
@@ -355,8 +356,12 @@ def emp_change_value(value, name: str) -> str:
         return ", ".join(SIR_RISKS.get(v, v) for v in value)
     if name in ("birth_date", "entry_date", "exit_date") and isinstance(value, str) and len(value) == 10:
         return f"{value[8:10]}/{value[5:7]}/{value[0:4]}"
-    labels = {"contract_nature": CONTRACT_NATURES, "exit_reason": EXIT_REASONS, "sex": SEX_LABELS,
-              "category": CATEGORY_LABELS}.get(name)
+    labels = {
+        "contract_nature": CONTRACT_NATURES,
+        "exit_reason": EXIT_REASONS,
+        "sex": SEX_LABELS,
+        "category": CATEGORY_LABELS,
+    }.get(name)
     return labels.get(value, value) if labels else str(value)
 
 

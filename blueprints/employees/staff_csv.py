@@ -41,8 +41,21 @@ DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 def template_csv() -> str:
     example = [
-        "DURAND", "", "Louis", "M", "17/05/1990", "", "08/01/2024", "01", "non", "Technicien de maintenance",
-        "684a", "habilitation_electrique", "", "non", "non",
+        "DURAND",
+        "",
+        "Louis",
+        "M",
+        "17/05/1990",
+        "",
+        "08/01/2024",
+        "01",
+        "non",
+        "Technicien de maintenance",
+        "684a",
+        "habilitation_electrique",
+        "",
+        "non",
+        "non",
     ]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -95,7 +108,9 @@ def check_file(raw: bytes, form_factory, duplicate_finder) -> ImportCheck:
     except (StopIteration, csv.Error):
         result.errors.append((1, "La ligne d'en-tête est illisible."))
         return result
-    missing = [c for c in ("nom_naissance", "prenoms", "sexe", "date_naissance", "date_entree", "poste") if c not in header]
+    missing = [
+        c for c in ("nom_naissance", "prenoms", "sexe", "date_naissance", "date_entree", "poste") if c not in header
+    ]
     if missing:
         result.errors.append((1, "Colonnes manquantes : " + ", ".join(missing) + ". Utilisez le modèle à télécharger."))
         return result
@@ -139,7 +154,9 @@ def check_file(raw: bytes, form_factory, duplicate_finder) -> ImportCheck:
                 continue
             seen[key] = number
             if duplicate_finder(data):
-                result.errors.append((number, "Ce salarié est déjà déclaré (même NIR, ou mêmes nom, prénom et date de naissance)."))
+                result.errors.append(
+                    (number, "Ce salarié est déjà déclaré (même NIR, ou mêmes nom, prénom et date de naissance).")
+                )
                 continue
             result.rows.append(data)
     except csv.Error:
@@ -150,9 +167,23 @@ def check_file(raw: bytes, form_factory, duplicate_finder) -> ImportCheck:
 
 
 EXPORT_HEADER = [
-    "etablissement", "nom_naissance", "nom_usage", "prenoms", "sexe", "date_naissance", "date_entree",
-    "nature_contrat", "apprenti", "poste", "pcs_ese", "categorie", "risques", "travail_nuit", "rqth",
-    "date_sortie", "motif_sortie",
+    "etablissement",
+    "nom_naissance",
+    "nom_usage",
+    "prenoms",
+    "sexe",
+    "date_naissance",
+    "date_entree",
+    "nature_contrat",
+    "apprenti",
+    "poste",
+    "pcs_ese",
+    "categorie",
+    "risques",
+    "travail_nuit",
+    "rqth",
+    "date_sortie",
+    "motif_sortie",
 ]
 
 
@@ -180,11 +211,24 @@ def export_lines(company_ids: list[int]):
     )
     yes = {True: "oui", False: "non", None: "non"}
     for employee, code in db.session.execute(query).tuples():
-        yield _line([
-            code, _safe(employee.birth_name), _safe(employee.usage_name), _safe(employee.first_names), employee.sex,
-            f"{employee.birth_date:%d/%m/%Y}", f"{employee.entry_date:%d/%m/%Y}", employee.contract_nature,
-            yes[employee.apprentice], _safe(employee.job_title), employee.pcs_ese or "", employee.category,
-            "|".join(employee.risks or []), yes[employee.night_work], yes[employee.rqth],
-            f"{employee.exit_date:%d/%m/%Y}" if employee.exit_date else "",
-            EXIT_REASONS.get(employee.exit_reason or "", employee.exit_reason or ""),
-        ])
+        yield _line(
+            [
+                code,
+                _safe(employee.birth_name),
+                _safe(employee.usage_name),
+                _safe(employee.first_names),
+                employee.sex,
+                f"{employee.birth_date:%d/%m/%Y}",
+                f"{employee.entry_date:%d/%m/%Y}",
+                employee.contract_nature,
+                yes[employee.apprentice],
+                _safe(employee.job_title),
+                employee.pcs_ese or "",
+                employee.category,
+                "|".join(employee.risks or []),
+                yes[employee.night_work],
+                yes[employee.rqth],
+                f"{employee.exit_date:%d/%m/%Y}" if employee.exit_date else "",
+                EXIT_REASONS.get(employee.exit_reason or "", employee.exit_reason or ""),
+            ]
+        )

@@ -56,7 +56,7 @@ def post(client, path, data, page=None):
 
 def test_employees_declare_then_read(client, employer):
     response = post(client, f"{BASE}/nouveau", declaration(risks=["habilitation_electrique"], night_work="y"))
-    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.status_code == 303, response.get_data(as_text=True)
     employee = db.session.execute(select(Employee)).scalar_one()
     assert employee.category == "SIR"
     assert employee.nir_hash == crypto.nir_hash(NIR)
@@ -67,7 +67,7 @@ def test_employees_declare_then_read(client, employer):
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "LE BIHAN Anne" in html and "2 95 10 ** *** *** 93" in html and NIR not in html
     assert "Suivi individuel renforcé (SIR), car le poste expose à une habilitation électrique." in html
-    assert "examen médical d'aptitude" in html.lower()
+    assert "Examen médical d&#39;aptitude" in html and "avant l&#39;affectation" in html
     audit = db.session.execute(select(AuditEvent).where(AuditEvent.action == "employee.created")).scalar_one()
     assert NIR not in str(audit.details)
 
@@ -117,7 +117,7 @@ def test_employees_probable_duplicate_needs_confirmation(client, employer, compa
     assert response.status_code == 200 and "Ce salarié est peut-être déjà déclaré" in html
     assert db.session.execute(select(Employee).where(Employee.job_title == "Vendeuse")).first() is None
     response = post(client, f"{BASE}/nouveau", declaration(nir="", confirm_duplicate="y"))
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert len(db.session.execute(select(Employee)).all()) == 2
 
 
@@ -134,8 +134,13 @@ def test_employees_edit_in_place_and_history(client, employer, company):
     assert form.status_code == 200 and 'id="fiche"' in form.get_data(as_text=True)
     assert "<html" not in form.get_data(as_text=True)
     data = {
-        "birth_name": employee.birth_name, "first_names": "Louis", "sex": "M", "birth_date": "1990-05-17",
-        "entry_date": "2024-01-08", "contract_nature": "01", "job_title": "Responsable de rayon",
+        "birth_name": employee.birth_name,
+        "first_names": "Louis",
+        "sex": "M",
+        "birth_date": "1990-05-17",
+        "entry_date": "2024-01-08",
+        "contract_nature": "01",
+        "job_title": "Responsable de rayon",
         "csrf_token": csrf_token(client, f"{BASE}/{employee.id}"),
     }
     response = client.post(path, data=data, headers={"HX-Request": "true"})
@@ -150,13 +155,13 @@ def test_employees_edit_in_place_and_history(client, employer, company):
 def test_employees_departure_and_cancel(client, employer, company):
     employee = make_employee(company)
     response = post(client, f"{BASE}/{employee.id}/depart", {"exit_date": "2026-03-31", "exit_reason": "demission"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(employee)
     assert employee.exit_date == date(2026, 3, 31) and employee.exit_reason == "demission"
     bad = post(client, f"{BASE}/{employee.id}/depart", {"exit_date": "", "exit_reason": "zzz"}, page=f"{BASE}/")
     assert bad.status_code == 422
     response = post(client, f"{BASE}/{employee.id}/annuler-depart", {}, page=f"{BASE}/{employee.id}")
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(employee)
     assert employee.exit_date is None
     kinds = db.session.execute(select(EmployeeChange.kind).order_by(EmployeeChange.id)).scalars().all()
@@ -177,8 +182,9 @@ def test_employees_departure_before_entry_refused(client, employer, company):
 
 def test_employees_list_search_filters_and_count(client, employer, company):
     make_employee(company, birth_name="Martin", first_names="Paul", job_title="Boulanger")
-    make_employee(company, birth_name="Nicolas", first_names="Jeanne", job_title="Vendeuse", category="SIA",
-                  night_work=True)
+    make_employee(
+        company, birth_name="Nicolas", first_names="Jeanne", job_title="Vendeuse", category="SIA", night_work=True
+    )
     make_employee(company, birth_name="Gone", first_names="Ex", exit_date=date(2020, 1, 1))
     html = client.get(f"{BASE}/").get_data(as_text=True)
     assert "2 salariés" in html and "MARTIN Paul" in html and "GONE" not in html
@@ -225,8 +231,13 @@ def test_employees_site_filter_for_a_member_with_sites(client, employer, company
 
 
 def test_employees_nir_reveal_is_post_and_audited(client, employer, company):
-    employee = make_employee(company, sex="F", birth_date=date(1995, 10, 3), nir_encrypted=crypto.encrypt_nir(NIR),
-                             nir_hash=crypto.nir_hash(NIR))
+    employee = make_employee(
+        company,
+        sex="F",
+        birth_date=date(1995, 10, 3),
+        nir_encrypted=crypto.encrypt_nir(NIR),
+        nir_hash=crypto.nir_hash(NIR),
+    )
     assert client.get(f"{BASE}/{employee.id}/nir").status_code == 405
     response = post(client, f"{BASE}/{employee.id}/nir", {}, page=f"{BASE}/{employee.id}")
     assert response.status_code == 200 and "2 95 10 99 126 111 93" in response.get_data(as_text=True)
@@ -250,10 +261,13 @@ def test_employees_tiers_declarant_can_do_everything(client, company):
     accountant = make_member(company, role=ROLE_ACCOUNTANT)
     db.session.commit()
     login(client, accountant)
-    assert post(client, f"{BASE}/nouveau", declaration()).status_code == 302
+    assert post(client, f"{BASE}/nouveau", declaration()).status_code == 303
     employee = db.session.execute(select(Employee)).scalar_one()
-    assert post(client, f"{BASE}/{employee.id}/depart", {"exit_date": "2026-03-31", "exit_reason": "autre"}).status_code == 302
-    assert post(client, f"{BASE}/{employee.id}/annuler-depart", {}, page=f"{BASE}/").status_code == 302
+    assert (
+        post(client, f"{BASE}/{employee.id}/depart", {"exit_date": "2026-03-31", "exit_reason": "autre"}).status_code
+        == 303
+    )
+    assert post(client, f"{BASE}/{employee.id}/annuler-depart", {}, page=f"{BASE}/").status_code == 303
     assert client.get(f"{BASE}/historique").status_code == 200
     assert client.get(f"{BASE}/export.csv").status_code == 200
     roles = set(db.session.execute(select(EmployeeChange.actor_role)).scalars())
@@ -284,7 +298,9 @@ def test_employees_other_company_gets_404_on_every_route(app, client, company):
                 with app.test_request_context():
                     path = url_for(rule.endpoint, **values)
                 for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                    response = client.open(path, method=method, data={"exit_date": "2026-01-01", "exit_reason": "autre"})
+                    response = client.open(
+                        path, method=method, data={"exit_date": "2026-01-01", "exit_reason": "autre"}
+                    )
                     assert response.status_code == 404, f"{method} {path}: {response.status_code}"
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
@@ -331,7 +347,8 @@ def upload(client, content: bytes, name="liste.csv"):
 
     token = csrf_token(client, f"{BASE}/import")
     return client.post(
-        f"{BASE}/import", data={"csrf_token": token, "file": (io.BytesIO(content), name)},
+        f"{BASE}/import",
+        data={"csrf_token": token, "file": (io.BytesIO(content), name)},
         content_type="multipart/form-data",
     )
 
@@ -344,10 +361,12 @@ def test_employees_csv_template_download(client, employer):
 
 def test_employees_csv_import_applies_all_lines(client, employer):
     response = upload(client, ("\ufeff" + CSV_OK).encode())
-    assert response.status_code == 302
+    assert response.status_code == 303
     employees = db.session.execute(select(Employee).order_by(Employee.birth_name)).scalars().all()
     assert [(e.birth_name, e.category, e.apprentice) for e in employees] == [
-        ("DURAND", "SIR", False), ("LE BIHAN", "SIA", True)]
+        ("DURAND", "SIR", False),
+        ("LE BIHAN", "SIA", True),
+    ]
     assert employees[1].nir_hash == crypto.nir_hash(NIR)
     kinds = set(db.session.execute(select(EmployeeChange.kind)).scalars())
     assert kinds == {"import"}
@@ -360,13 +379,14 @@ def test_employees_csv_import_errors_write_nothing(client, employer):
     assert response.status_code == 422
     assert "Ligne 4 : Sexe" in html and "Ligne 4 : Date de naissance" in html and "Ligne 4 : Poste" in html
     assert db.session.execute(select(Employee)).first() is None
-    for odd in (b"", b"\x00\x01binary", b"a;b\r\n1;2\r\n", "nom_naissance\r\n".encode()):
+    for odd in (b"", b"\x00\x01binary", b"a;b\r\n1;2\r\n", b"nom_naissance\r\n"):
         assert upload(client, odd).status_code == 422
 
 
 def test_employees_csv_export_streams_with_bom(client, employer, company):
-    make_employee(company, birth_name="=HYPERLINK", first_names="Zoé", job_title="Vendeuse",
-                  nir_encrypted=crypto.encrypt_nir(NIR))
+    make_employee(
+        company, birth_name="=HYPERLINK", first_names="Zoé", job_title="Vendeuse", nir_encrypted=crypto.encrypt_nir(NIR)
+    )
     response = client.get(f"{BASE}/export.csv")
     assert response.is_streamed
     body = response.get_data().decode("utf-8")
@@ -374,3 +394,42 @@ def test_employees_csv_export_streams_with_bom(client, employer, company):
     assert "'=HYPERLINK;;Zoé" in body and NIR not in body
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="salaries-00010-') and "HYPERLINK" not in disposition
+
+
+def test_employees_visits_shown_and_used_for_next_visit(client, employer, company):
+    from datetime import UTC, datetime
+
+    from models.planning import Visit
+
+    employee = make_employee(company, entry_date=date(2020, 1, 6))
+    db.session.add_all(
+        [
+            Visit(
+                company_id=company.id,
+                employee_id=employee.id,
+                starts_at=datetime(2021, 3, 2, 9, tzinfo=UTC),
+                visit_type="vip_embauche",
+                status="realisee",
+            ),
+            Visit(
+                company_id=company.id,
+                employee_id=employee.id,
+                starts_at=datetime(2030, 3, 2, 9, tzinfo=UTC),
+                visit_type="a_la_demande",
+                status="confirmee",
+            ),
+            Visit(
+                company_id=company.id,
+                employee_id=employee.id,
+                starts_at=datetime(2022, 3, 2, 9, tzinfo=UTC),
+                visit_type="vip_periodique",
+                status="annulee",
+            ),
+        ]
+    )
+    db.session.commit()
+    html = client.get(f"{BASE}/{employee.id}").get_data(as_text=True)
+    assert "02/03/2021" in html and "02/03/2030" in html and "02/03/2022" not in html
+    assert "02/03/2026" in html and "5 ans après la dernière visite du 02/03/2021" in html
+    listing = client.get(f"{BASE}/").get_data(as_text=True)
+    assert "02/03/2021" in listing and "02/03/2026" in listing

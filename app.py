@@ -87,11 +87,15 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from blueprints.auth import bp as auth_bp
     from blueprints.companies import bp as companies_bp
     from blueprints.public import bp as public_bp
+    from blueprints.signup import bp as signup_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(signup_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -8,11 +8,11 @@ from flask_login import current_user, login_required
 from blueprints.auth import bp
 from blueprints.auth.forms import ChoosePasswordForm, EmailStepForm, PasswordStepForm, ResetForm
 from blueprints.htmx import hx_redirect, render
-from blueprints.login_session import client_ip, end_login_session, start_login_session
+from blueprints.login_session import client_ip, current_login_session, end_login_session, start_login_session
 from blueprints.navigation import safe_next_path
 from blueprints.security import public
 from extensions import db, limiter
-from services import accounts, audit
+from services import accounts, audit, sessions
 from services.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 
 AFTER_PASSWORD_KEY = "after_password_next"  # noqa: S105 - a session key
@@ -94,6 +94,9 @@ def password():
         return _render_login(form, 2, status=429 if result.locked else 422)
     user = result.user
     next_path = safe_next_path(form.next.data)
+    previous = current_login_session()
+    if previous is not None:
+        sessions.revoke(previous)  # a second login in the same browser ends the first session
     start_login_session(user)
     db.session.commit()
     if user.must_change_password:

@@ -451,3 +451,38 @@ def test_safe_next_is_followed_after_login(client, member):
     assert 'value="/entreprises/00010/"' in step2
     response = post_password(client, "claire@entreprise.fr", DEFAULT_PASSWORD, next_path="/entreprises/00010/")
     assert response.headers["Location"] == "/entreprises/00010/"
+
+
+def test_a_new_login_ends_the_previous_session_of_the_browser(client, app, member):
+    post_password(client, "claire@entreprise.fr", DEFAULT_PASSWORD)
+    first = _cookie(client, app)
+    other = make_member(make_company("00020"), email="autre@entreprise.fr")
+    db.session.commit()
+    client.delete_cookie("portail_session")
+    _set_cookie(client, app, first)
+    token = csrf_token(client, "/")
+    second = client.post(
+        "/connexion/mot-de-passe", data={"email": other.email, "password": DEFAULT_PASSWORD, "csrf_token": token}
+    )
+    assert second.status_code == 303
+    assert client.get("/entreprises/00020/").status_code == 200
+    _set_cookie(client, app, first)
+    assert client.get("/entreprises/00010/").status_code == 302
+
+
+def test_login_and_reset_do_the_same_hashing_for_unknown_addresses(client, member, monkeypatch):
+    """No timing signal: as many argon2 verifications and hashes whatever the address."""
+    from services import passwords
+
+    calls = []
+    real_verify, real_hash = accounts.verify_password, accounts.hash_password
+    monkeypatch.setattr(accounts, "verify_password", lambda *a: calls.append("verify") or real_verify(*a))
+    monkeypatch.setattr(accounts, "hash_password", lambda *a: calls.append("hash") or real_hash(*a))
+    counts = []
+    for email in ("claire@entreprise.fr", "fantome@entreprise.fr"):
+        calls.clear()
+        post_password(client, email, "mauvais mot de passe")
+        request_reset(client, email)
+        counts.append(list(calls))
+    assert counts[0] == counts[1] == ["verify", "verify", "hash"]
+    assert passwords.verify_password is not None

@@ -225,6 +225,10 @@ def build_message(outbox_message: OutboxMessage):
     return message
 
 
+class SMTPUnavailable(Exception):
+    """The SMTP server could not be reached: every message of the batch waits for a retry."""
+
+
 class _Transport:
     """Console (prints) or SMTP (one connection per batch, with a timeout)."""
 
@@ -266,7 +270,10 @@ class _Transport:
         from flask_mail import sanitize_address, sanitize_addresses
 
         if self.smtp is None:
-            self.smtp = self._connect()
+            try:
+                self.smtp = self._connect()
+            except Exception as exc:
+                raise SMTPUnavailable(f"{type(exc).__name__}: {exc}") from exc
         try:
             self.smtp.sendmail(
                 sanitize_address(message.sender), list(sanitize_addresses(message.send_to)), message.as_bytes()
@@ -296,10 +303,9 @@ def _print_message(message) -> None:
 def deliver_pending(limit: int = 100, worker_id: str | None = None) -> DeliveryReport:
     """Claim up to `limit` due messages, send them, record the outcome of each one."""
     import time
-    from datetime import timedelta
 
     from models.base import utcnow
-    from models.outbox import STATUS_FAILED, STATUS_PENDING, STATUS_SENT
+    from models.outbox import STATUS_PENDING, STATUS_SENT
 
     worker_id = (worker_id or default_worker_id())[:64]
     report = DeliveryReport()
@@ -319,32 +325,45 @@ def deliver_pending(limit: int = 100, worker_id: str | None = None) -> DeliveryR
                 break
             try:
                 transport.send(build_message(outbox_message))
+            except SMTPUnavailable as exc:
+                # No server: do not knock again once per message; the whole batch backs off.
+                for rest in messages[index:]:
+                    _record_failure(rest, worker_id, str(exc), max_attempts, report)
+                break
             except Exception as exc:
-                attempts = outbox_message.attempts + 1
-                error = f"{type(exc).__name__}: {exc}"[:500]
-                gave_up = attempts >= max_attempts
-                _finish(
-                    outbox_message.id,
-                    worker_id,
-                    status=STATUS_FAILED if gave_up else STATUS_PENDING,
-                    attempts=attempts,
-                    last_error=error,
-                    next_attempt_at=utcnow() + timedelta(seconds=backoff_delay(attempts)),
-                )
-                if gave_up:
-                    report.failed += 1
-                    current_app.logger.error("Outbox message %s failed for good: %s", outbox_message.id, error)
-                else:
-                    report.retried += 1
-                    current_app.logger.warning(
-                        "Outbox message %s not sent (try %s): %s", outbox_message.id, attempts, error
-                    )
+                _record_failure(outbox_message, worker_id, f"{type(exc).__name__}: {exc}", max_attempts, report)
                 continue
             if _finish(outbox_message.id, worker_id, status=STATUS_SENT, sent_at=utcnow(), last_error=None):
                 report.sent += 1
             else:  # pragma: no cover - only when the lease was lost despite the margin
                 current_app.logger.error("Outbox message %s sent but its lease was lost", outbox_message.id)
     return report
+
+
+def _record_failure(outbox_message, worker_id: str, error: str, max_attempts: int, report: DeliveryReport) -> None:
+    """Count a failed try: reschedule with backoff, or give up after max_attempts."""
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from models.outbox import STATUS_FAILED, STATUS_PENDING
+
+    attempts = outbox_message.attempts + 1
+    error = error[:500]
+    gave_up = attempts >= max_attempts
+    _finish(
+        outbox_message.id,
+        worker_id,
+        status=STATUS_FAILED if gave_up else STATUS_PENDING,
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=utcnow() + timedelta(seconds=backoff_delay(attempts)),
+    )
+    if gave_up:
+        report.failed += 1
+        current_app.logger.error("Outbox message %s failed for good: %s", outbox_message.id, error)
+    else:
+        report.retried += 1
+        current_app.logger.warning("Outbox message %s not sent (try %s): %s", outbox_message.id, attempts, error)
 
 
 def run_worker(*, once: bool = False, interval: float = 5.0, limit: int = 100, worker_id: str | None = None, stop=None):

@@ -51,7 +51,7 @@ def mailbox():
         "devmail/mailbox.html",
         "devmail/_messages.html",
         messages=messages,
-        page=page,
+        page_number=page,
         total=total,
         has_next=page * PER_PAGE < total,
         status_labels=STATUS_LABELS,

@@ -206,3 +206,16 @@ def test_two_workers_deliver_a_thousand_messages_exactly_once(app, smtp_server):
     assert len(subjects) == 1000
     assert len(set(subjects)) == 1000  # exactly once each
     assert statuses() == {STATUS_SENT: 1000}
+
+
+def test_batch_is_given_back_when_the_lease_runs_short(monkeypatch, smtp_server):
+    import services.outbox as outbox
+
+    for n in range(2):
+        add_message(n)
+    db.session.commit()
+    monkeypatch.setattr(outbox, "LEASE_MARGIN_SECONDS", outbox.LEASE_SECONDS + 1)
+    report = deliver_pending()
+    assert (report.claimed, report.sent, report.released) == (2, 0, 2)
+    assert statuses() == {STATUS_PENDING: 2}
+    assert smtp_server.messages == []

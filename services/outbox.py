@@ -382,5 +382,7 @@ def run_worker(*, once: bool = False, interval: float = 5.0, limit: int = 100, w
             continue
         if once:
             break
-        time.sleep(interval)
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline and not (stop is not None and stop()):
+            time.sleep(min(0.2, interval))
     return total

@@ -95,10 +95,16 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
+    if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
+        from blueprints.devmail import bp as devmail_bp
+
+        app.register_blueprint(devmail_bp)
 
 
 def _register_cli(app: Flask) -> None:
-    return None
+    from cli import register
+
+    register(app)
 
 
 def _register_request_hooks(app: Flask) -> None:

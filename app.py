@@ -36,6 +36,9 @@ def create_app(config=None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.ensure_secret_key(app.config, app.instance_path)
 
+    from services import static_assets
+
+    static_assets.init_app(app)
     if app.config["PROXY_FIX_X_FOR"]:
         n = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
@@ -96,10 +99,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(companies_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(signup_bp)
+    if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
+        from blueprints.devmail import bp as devmail_bp
+
+        app.register_blueprint(devmail_bp)
 
 
 def _register_cli(app: Flask) -> None:
-    return None
+    from cli import register
+
+    register(app)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -1,0 +1,16 @@
+"""Command-line groups of the portal (`flask --app app <group> ...`)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Attach every CLI group to the app."""
+    from cli.adherents import adherents
+    from cli.demo import demo
+    from cli.outbox import outbox
+
+    app.cli.add_command(adherents)
+    app.cli.add_command(outbox)
+    app.cli.add_command(demo)

@@ -4,14 +4,10 @@ e-mails from a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import re
-import smtplib
 
 import pytest
-from sqlalchemy import select
 
 from extensions import db
-from models.base import utcnow
-from models.outbox import STATUS_PENDING, STATUS_SENT, OutboxMessage
 from tests.conftest import page_checks, screenshot
 from tests.factories import DEFAULT_PASSWORD, make_company, make_member
 
@@ -22,43 +18,14 @@ NEW_PASSWORD = "Trois pommes vertes sur la table"
 
 
 def deliver_outbox(app) -> int:
-    """Hand the pending outbox messages to SMTP; returns how many were sent. Uses
-    services.outbox.deliver_pending when the tree has it, else a minimal sender."""
-    from flask_mail import Message
-
-    from services import outbox
+    """Hand the pending outbox messages to SMTP (the real worker function); returns how many
+    were sent."""
+    from services.outbox import deliver_pending
 
     db.session.commit()
-    real = getattr(outbox, "deliver_pending", None)
-    if real is not None:
-        before = db.session.query(OutboxMessage).filter_by(status=STATUS_SENT).count()
-        real()
-        db.session.commit()
-        return db.session.query(OutboxMessage).filter_by(status=STATUS_SENT).count() - before
-    sent = 0
-    state = app.extensions["mail"]
-    suppress, state.suppress = state.suppress, False  # Flask-Mail suppresses sending under TESTING
-    rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.status == STATUS_PENDING)).scalars().all()
-    for row in rows:
-        message = Message(
-            subject=row.subject,
-            sender=row.sender,
-            recipients=list(row.recipients),
-            body=row.body_text,
-            html=row.body_html,
-            reply_to=row.reply_to,
-        )
-        row.attempts += 1
-        try:
-            app.extensions["mail"].send(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            row.last_error = type(exc).__name__
-            continue
-        row.status, row.sent_at = STATUS_SENT, utcnow()
-        sent += 1
-    state.suppress = suppress
+    report = deliver_pending()
     db.session.commit()
-    return sent
+    return report.sent
 
 
 def read_mail(app, smtp_server, count: int):

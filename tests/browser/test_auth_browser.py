@@ -172,3 +172,10 @@ def test_reset_journey(browser, live_server, app, smtp_server, htmx):
         _choose_password(page, htmx=htmx)
     finally:
         context.close()
+
+
+def test_login_and_code_pages_fit_360px(mobile_page):
+    for path in ("/connexion", "/connexion/code-adherent", "/connexion/reinitialiser"):
+        mobile_page.goto(path)
+        assert mobile_page.evaluate("document.documentElement.scrollWidth") <= 360, path
+        page_checks(mobile_page, context=f"on {path} at 360 px")

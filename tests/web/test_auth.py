@@ -486,3 +486,10 @@ def test_login_and_reset_do_the_same_hashing_for_unknown_addresses(client, membe
         counts.append(list(calls))
     assert counts[0] == counts[1] == ["verify", "verify", "hash"]
     assert passwords.verify_password is not None
+
+
+@pytest.mark.parametrize("password", ["portailadherent2025", "santeautravail!", "Saintbrieuc2024"])
+def test_service_words_are_common_passwords(password):
+    from services.passwords import password_problems
+
+    assert any("trop courant" in p for p in password_problems(password))

@@ -89,13 +89,17 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from blueprints.companies import bp as companies_bp
     from blueprints.public import bp as public_bp
+    from blueprints.service import bp as service_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
+    app.register_blueprint(service_bp)
 
 
 def _register_cli(app: Flask) -> None:
-    return None
+    from cli.staff import staff_cli
+
+    app.cli.add_command(staff_cli)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Command-line groups registered on `flask --app app`."""

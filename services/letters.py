@@ -10,8 +10,20 @@ from fpdf import FPDF
 
 DEJAVU_DIR = "/usr/share/fonts/truetype/dejavu"
 PARIS = ZoneInfo("Europe/Paris")
-MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre"]
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 
 
 def _french_date(moment: datetime) -> str:
@@ -62,10 +74,12 @@ def teledeclarant_letter(company, number: str, service: dict, *, portal_url: str
     town = " ".join(p for p in (company.postal_code, company.city) if p)
     if town:
         recipient.append(town)
+    block = "\n".join(recipient)
+    if not pdf.unicode:
+        block = block.encode("latin-1", "replace").decode("latin-1")
     pdf.set_x(110)
     pdf.set_font(pdf.family_name, "", 10.5)
-    pdf.multi_cell(80, 5.5, "\n".join(recipient) if pdf.unicode else "\n".join(recipient).encode("latin-1", "replace").decode("latin-1"),
-                   new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(80, 5.5, block, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.text_block(f"Le {_french_date(now)}")
     pdf.ln(4)

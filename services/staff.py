@@ -40,8 +40,9 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.execute(select(User).where(func.lower(User.email) == email.strip().lower())).scalar_one_or_none()
 
 
-def create_staff(email: str, role: str, *, first_name: str = "", last_name: str = "", actor=None,
-                 ip: str | None = None) -> tuple[User, str]:
+def create_staff(
+    email: str, role: str, *, first_name: str = "", last_name: str = "", actor=None, ip: str | None = None
+) -> tuple[User, str]:
     """Create a staff account with a temporary password (returned once, stored hashed, valid
     72 h, to be replaced at first login)."""
     email = email.strip().lower()
@@ -59,7 +60,7 @@ def create_staff(email: str, role: str, *, first_name: str = "", last_name: str 
         staff_role=role,
         temp_secret_hash=hash_password(temporary),
         temp_secret_expires_at=now + timedelta(hours=TEMP_PASSWORD_HOURS),
-        temp_secret_purpose="creation",
+        temp_secret_purpose="creation",  # noqa: S106 - a purpose, not a secret
         must_change_password=True,
         active=True,
     )
@@ -86,9 +87,9 @@ def get_staff_or_404(user_id: int) -> User:
 
 def _other_active_admins(user: User) -> int:
     return db.session.execute(
-        select(func.count()).select_from(User).where(
-            User.kind == KIND_STAFF, User.staff_role == "admin", User.active.is_(True), User.id != user.id
-        )
+        select(func.count())
+        .select_from(User)
+        .where(User.kind == KIND_STAFF, User.staff_role == "admin", User.active.is_(True), User.id != user.id)
     ).scalar_one()
 
 
@@ -190,7 +191,9 @@ def member_overview(company: Company) -> MemberOverview:
     from sqlalchemy.orm import joinedload
 
     parent = db.session.get(Company, company.parent_id) if company.parent_id else None
-    sites = list(db.session.execute(select(Company).where(Company.parent_id == company.id).order_by(Company.code)).scalars())
+    sites = list(
+        db.session.execute(select(Company).where(Company.parent_id == company.id).order_by(Company.code)).scalars()
+    )
     memberships = list(
         db.session.execute(
             select(Membership)
@@ -201,9 +204,9 @@ def member_overview(company: Company) -> MemberOverview:
     )
     today = date.today()
     present = db.session.execute(
-        select(func.count()).select_from(Employee).where(
-            Employee.company_id == company.id, or_(Employee.exit_date.is_(None), Employee.exit_date >= today)
-        )
+        select(func.count())
+        .select_from(Employee)
+        .where(Employee.company_id == company.id, or_(Employee.exit_date.is_(None), Employee.exit_date >= today))
     ).scalar_one()
     return MemberOverview(company, parent, sites, memberships, present)
 
@@ -222,8 +225,17 @@ def next_site_code(parent: Company) -> str:
     return f"{parent.code}-{number}"
 
 
-def create_site(parent: Company, *, name: str, city: str, address: str | None, postal_code: str | None,
-                siret: str | None, actor: User, ip: str | None = None) -> Company:
+def create_site(
+    parent: Company,
+    *,
+    name: str,
+    city: str,
+    address: str | None,
+    postal_code: str | None,
+    siret: str | None,
+    actor: User,
+    ip: str | None = None,
+) -> Company:
     """A new site `NNNNN-N` of a member. Its n° télédéclarant is made with its letter."""
     if parent.is_site:
         raise StaffError("Un site ne peut pas avoir de sous-site : créez le site sur le membre.")

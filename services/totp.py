@@ -131,8 +131,11 @@ def reset_second_factor(user: User, *, actor: User, ip: str | None = None) -> No
     user.totp_secret_encrypted = None
     user.totp_last_step = None
     user.totp_enabled_at = None
-    db.session.execute(update(StaffRecoveryCode).where(StaffRecoveryCode.user_id == user.id,
-                                                       StaffRecoveryCode.used_at.is_(None)).values(used_at=utcnow()))
+    db.session.execute(
+        update(StaffRecoveryCode)
+        .where(StaffRecoveryCode.user_id == user.id, StaffRecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
     audit.record("staff.2fa.reset", actor=actor, target=user, ip=ip)
 
 
@@ -263,7 +266,7 @@ def recovery_codes_left(user: User) -> int:
     from sqlalchemy import func
 
     return db.session.execute(
-        select(func.count()).select_from(StaffRecoveryCode).where(
-            StaffRecoveryCode.user_id == user.id, StaffRecoveryCode.used_at.is_(None)
-        )
+        select(func.count())
+        .select_from(StaffRecoveryCode)
+        .where(StaffRecoveryCode.user_id == user.id, StaffRecoveryCode.used_at.is_(None))
     ).scalar_one()

@@ -64,8 +64,12 @@ ROLE_CHOICES = [SelectChoice(value, label) for value, label in STAFF_ROLES.items
 class StaffCreateForm(FlaskForm):
     email = EmailField(
         "Adresse e-mail",
-        validators=[DataRequired(REQUIRED), Length(max=254), single_line,
-                    Email("Saisissez une adresse e-mail valide.", check_deliverability=False)],
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=254),
+            single_line,
+            Email("Saisissez une adresse e-mail valide.", check_deliverability=False),
+        ],
     )
     first_name = StringField("Prénom", validators=[DataRequired(REQUIRED), Length(max=100), single_line])
     last_name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=100), single_line])

@@ -112,9 +112,7 @@ def site_create(code: str):
                 flash(exc.message, "error")
         else:
             db.session.commit()
-            flash(
-                f"Site {site.code} créé. Générez son n° télédéclarant pour lui envoyer le courrier.", "success"
-            )
+            flash(f"Site {site.code} créé. Générez son n° télédéclarant pour lui envoyer le courrier.", "success")
             return redirect(url_for("service.member", code=site.code))
     return _member_page(company, site_form=form, status=422)
 
@@ -186,8 +184,9 @@ def audit_trail():
     """The audit trail, filterable by company, user, action and dates; newest first."""
     form = AuditFilterForm(request.args)
     if request.args and not form.validate():
-        return render("service/audit.html", "service/_audit_results.html", form=form, results=None, filters={},
-                      status=422)
+        return render(
+            "service/audit.html", "service/_audit_results.html", form=form, results=None, filters={}, status=422
+        )
     stmt = _audit_query(form)
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     page = _page_arg()
@@ -197,8 +196,9 @@ def audit_trail():
         .offset((page - 1) * AUDIT_PER_PAGE)
     ).all()
     results = staff.Page(rows, total, page, AUDIT_PER_PAGE)
-    return render("service/audit.html", "service/_audit_results.html", form=form, results=results,
-                  filters=_filters(form))
+    return render(
+        "service/audit.html", "service/_audit_results.html", form=form, results=results, filters=_filters(form)
+    )
 
 
 def _csv_cell(value) -> str:
@@ -213,8 +213,9 @@ def audit_export():
     """The filtered trail as CSV (";" separated, UTF-8 with BOM) for the data protection officer."""
     form = AuditFilterForm(request.args)
     if not form.validate():
-        return render("service/audit.html", "service/_audit_results.html", form=form, results=None, filters={},
-                      status=422)
+        return render(
+            "service/audit.html", "service/_audit_results.html", form=form, results=None, filters={}, status=422
+        )
     audit.record("audit.exported", actor=current_user, ip=client_ip(), filters=_filters(form))
     db.session.commit()
     stmt = _audit_query(form).order_by(AuditEvent.created_at, AuditEvent.id).execution_options(yield_per=500)
@@ -222,23 +223,26 @@ def audit_export():
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow(["date", "action", "utilisateur", "libellé", "code adhérent", "cible", "id cible", "ip",
-                         "détails"])
+        writer.writerow(
+            ["date", "action", "utilisateur", "libellé", "code adhérent", "cible", "id cible", "ip", "détails"]
+        )
         yield "\ufeff" + buffer.getvalue()
         for event, email, code in db.session.execute(stmt):
             buffer.seek(0)
             buffer.truncate()
-            writer.writerow([
-                _csv_cell(event.created_at.astimezone(PARIS).isoformat(timespec="seconds")),
-                _csv_cell(event.action),
-                _csv_cell(email),
-                _csv_cell(event.actor_label),
-                _csv_cell(code),
-                _csv_cell(event.target_type),
-                _csv_cell(event.target_id),
-                _csv_cell(event.ip_address),
-                _csv_cell(json.dumps(event.details, ensure_ascii=False, sort_keys=True) if event.details else ""),
-            ])
+            writer.writerow(
+                [
+                    _csv_cell(event.created_at.astimezone(PARIS).isoformat(timespec="seconds")),
+                    _csv_cell(event.action),
+                    _csv_cell(email),
+                    _csv_cell(event.actor_label),
+                    _csv_cell(code),
+                    _csv_cell(event.target_type),
+                    _csv_cell(event.target_id),
+                    _csv_cell(event.ip_address),
+                    _csv_cell(json.dumps(event.details, ensure_ascii=False, sort_keys=True) if event.details else ""),
+                ]
+            )
             yield buffer.getvalue()
 
     stamp = utcnow().astimezone(PARIS).strftime("%Y%m%d-%H%M")

@@ -42,10 +42,12 @@ def two_factor():
     if second_factor_done():
         return redirect(_next_url())
     if totp.is_enrolled(current_user):
-        return render("service/two_factor.html", "service/_two_factor_form.html", form=CodeForm(),
-                      next=request.args.get("next"))
-    return render("service/enrol.html", "service/_enrol.html", next=request.args.get("next"),
-                  **_enrolment_context(current_user))
+        return render(
+            "service/two_factor.html", "service/_two_factor_form.html", form=CodeForm(), next=request.args.get("next")
+        )
+    return render(
+        "service/enrol.html", "service/_enrol.html", next=request.args.get("next"), **_enrolment_context(current_user)
+    )
 
 
 @bp.post("/2fa")
@@ -57,16 +59,22 @@ def two_factor_verify():
     if not totp.is_enrolled(current_user):
         return redirect(url_for("service.two_factor"))
     if not form.validate_on_submit():
-        return render("service/two_factor.html", "service/_two_factor_form.html", form=form, next=next_value,
-                      status=422)
+        return render(
+            "service/two_factor.html", "service/_two_factor_form.html", form=form, next=next_value, status=422
+        )
     try:
         result = totp.verify(current_user, form.code.data, ip=client_ip())
     except totp.SecondFactorError as exc:
         db.session.commit()  # failure counters and audit persist
         form.code.errors = [exc.message]
         form.code.data = ""
-        return render("service/two_factor.html", "service/_two_factor_form.html", form=form, next=next_value,
-                      status=429 if exc.locked else 422)
+        return render(
+            "service/two_factor.html",
+            "service/_two_factor_form.html",
+            form=form,
+            next=next_value,
+            status=429 if exc.locked else 422,
+        )
     g.login_session.second_factor_at = utcnow()
     db.session.commit()
     if result.method == "recovery":
@@ -110,5 +118,10 @@ def enrolment_confirm():
             db.session.commit()
             return render("service/recovery_codes.html", codes=codes, next_url=_next_url())
     form.code.data = ""
-    return render("service/enrol.html", "service/_enrol.html", next=next_value, status=422,
-                  **_enrolment_context(current_user, form))
+    return render(
+        "service/enrol.html",
+        "service/_enrol.html",
+        next=next_value,
+        status=422,
+        **_enrolment_context(current_user, form),
+    )

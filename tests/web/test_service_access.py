@@ -34,8 +34,14 @@ def _open(app, client, method, path):
 
 def test_service_routes_exist(app):
     endpoints = {rule.endpoint for rule, _m, _p in _service_routes(app)}
-    assert {"service.dashboard", "service.members", "service.member", "service.team", "service.audit_trail",
-            "service.two_factor"} <= endpoints
+    assert {
+        "service.dashboard",
+        "service.members",
+        "service.member",
+        "service.team",
+        "service.audit_trail",
+        "service.two_factor",
+    } <= endpoints
 
 
 def test_service_routes_refuse_anonymous(app, client):
@@ -70,8 +76,16 @@ def test_staff_without_second_factor_is_sent_to_2fa(app, client):
     assert htmx.headers["HX-Redirect"].startswith("/service/2fa")
 
 
-ADMIN_ONLY = {"service.team", "service.team_create", "service.team_role", "service.team_deactivate",
-              "service.team_reactivate", "service.team_reset_2fa", "service.audit_trail", "service.audit_export"}
+ADMIN_ONLY = {
+    "service.team",
+    "service.team_create",
+    "service.team_role",
+    "service.team_deactivate",
+    "service.team_reactivate",
+    "service.team_reset_2fa",
+    "service.audit_trail",
+    "service.audit_export",
+}
 
 
 def test_agent_cannot_reach_staff_management_but_admin_can(app, client):

@@ -168,7 +168,7 @@ def test_service_teledeclarant_letter_replaces_the_number(client, monkeypatch):
     response = client.post("/service/adherents/00010/teledeclarant", data={"csrf_token": token, "confirm": "y"})
     assert response.status_code == 200
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
-    assert 'attachment; filename="courrier-teledeclarant-00010.pdf"' == response.headers["Content-Disposition"]
+    assert response.headers["Content-Disposition"] == 'attachment; filename="courrier-teledeclarant-00010.pdf"'
     db.session.expire_all()
     company = db.session.execute(select(Company).where(Company.code == "00010")).scalar_one()
     assert "NEWA" not in (company.teledeclarant_hash or "")

@@ -147,7 +147,8 @@ def _like(value: str) -> str:
 
 def search_members(query: str, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """Members and sites by code, name, SIRET or town: two queries whatever the result."""
-    query = " ".join((query or "").split())[:100]
+    # Control characters (NUL above all: PostgreSQL refuses it) never match anything useful.
+    query = " ".join("".join(c for c in (query or "") if c.isprintable()).split())[:100]
     stmt = select(Company)
     if query:
         pattern = f"%{_like(query.lower())}%"

@@ -69,6 +69,7 @@ def test_service_agent_enrols_searches_and_downloads_letter(page, live_server):
     page.get_by_role("link", name="00010").click()
     assert page.get_by_role("heading", level=1).inner_text() == "00010 - Boulangerie Le Goff"
     page_checks(page, context="on the member page")
+    screenshot(page, "service-adherent")
     page.get_by_label("Je confirme").check()
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Générer un nouveau n° télédéclarant").click()

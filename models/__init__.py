@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from models.audit import AuditEvent
+from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceSequence, Payment, TariffYear
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
@@ -9,13 +10,20 @@ from models.users import LoginSession, User
 __all__ = [
     "AuditEvent",
     "Company",
+    "Declaration",
+    "Document",
     "Employee",
     "EmployeeChange",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSequence",
     "LoginSession",
     "Membership",
     "OutboxMessage",
+    "Payment",
     "ROLES",
     "ROLE_ACCOUNTANT",
     "ROLE_EMPLOYER",
+    "TariffYear",
     "User",
 ]

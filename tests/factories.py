@@ -83,3 +83,31 @@ def make_employee(company: Company, **fields) -> Employee:
     db.session.add(employee)
     db.session.flush()
     return employee
+
+
+# --------------------------------------------------------------------------- billing
+
+
+def make_tariff(year: int | None = None, **overrides):
+    """A per-category grid (SI 94,80 / SIA 138 / SIR 162,60 HT, TVA 20 %) whose campaign is open
+    today unless `campaign` says otherwise; `overrides` use the JSON format of docs/BILLING.md."""
+    from datetime import timedelta
+
+    from services.billing import set_tariff, today
+
+    now = today()
+    year = year or now.year
+    data = {
+        "mode": "per_category",
+        "prices": {"SI": "94.80", "SIA": "138.00", "SIR": "162.60", "apprenti": None},
+        "vat_rate": "20.00",
+        "reference_date": f"{year}-01-01",
+        "counting": {"min_contract_days": 0, "exclude_interim": True, "include_suspended": True},
+        "campaign": {
+            "opens_on": (now - timedelta(days=10)).isoformat(),
+            "closes_on": (now + timedelta(days=30)).isoformat(),
+        },
+        "payment_due_days": 30,
+    }
+    data.update(overrides)
+    return set_tariff(year, data)

@@ -87,15 +87,19 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from blueprints.billing import bp as billing_bp
     from blueprints.companies import bp as companies_bp
     from blueprints.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
+    app.register_blueprint(billing_bp)
 
 
 def _register_cli(app: Flask) -> None:
-    return None
+    from cli.billing import billing_cli
+
+    app.cli.add_command(billing_cli)
 
 
 def _register_request_hooks(app: Flask) -> None:

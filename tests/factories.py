@@ -111,3 +111,21 @@ def make_tariff(year: int | None = None, **overrides):
     }
     data.update(overrides)
     return set_tariff(year, data)
+
+
+def make_declaration_company(code: str | None = None, **fields):
+    """The issue's company: 12 employees, 2 of them SIR, one gone before the reference date
+    (1 January of this year) and one interim worker: 10 count (8 SI + 2 SIR)."""
+    from datetime import date as _date
+
+    from services.billing import today
+
+    year = today().year
+    company = make_company(code, **fields)
+    for i in range(8):
+        make_employee(company, birth_name=f"Salarie{i:02d}", first_names="Anne")
+    for i in range(2):
+        make_employee(company, birth_name=f"Soudeur{i}", first_names="Paul", category="SIR", risks=["amiante"])
+    make_employee(company, birth_name="Parti", first_names="Jean", exit_date=_date(year - 1, 11, 30))
+    make_employee(company, birth_name="Interimaire", first_names="Luc", contract_nature="03")
+    return company

@@ -16,8 +16,19 @@ from services.database import write_intent
 billing_cli = AppGroup("billing", help="Cotisation: tariffs and payments.")
 tariff_cli = AppGroup("tariff", help="Yearly fee grids.")
 payment_cli = AppGroup("payment", help="Payments received.")
+invoice_cli = AppGroup("invoice", help="Invoices.")
 billing_cli.add_command(tariff_cli)
 billing_cli.add_command(payment_cli)
+billing_cli.add_command(invoice_cli)
+
+
+@invoice_cli.command("publish")
+def invoice_publish() -> None:
+    """Render, store and mail the PDF of every invoice still without one."""
+    with write_intent():
+        ids = billing_service.unpublished_invoice_ids()
+        documents = billing_service.publish_invoices(ids)
+    click.echo(f"{len(documents)} facture(s) publiée(s).")
 
 
 @tariff_cli.command("set")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -557,7 +558,8 @@ def confirm_declaration(
     actor_role: str | None = None,
     on: date | None = None,
 ) -> tuple[Declaration, Invoice | None]:
-    """Lock the declaration as a snapshot and issue its invoice; a later confirmation of the same
+    """Lock the declaration as a snapshot and issue its invoice (then commit and call
+    `publish_invoices([invoice.id])` for the PDF and the mail); a later confirmation of the same
     year is a correction: a new version, and a complement or a credit note for the difference.
 
     Must run in a write transaction (POST requests; `services.database.write_intent()` elsewhere):
@@ -612,8 +614,6 @@ def confirm_declaration(
         total_ttc=str(declaration.total_ttc),
         invoice=invoice.number if invoice else None,
     )
-    if invoice is not None:
-        _mail_invoice(company, invoice)
     return declaration, invoice
 
 
@@ -688,8 +688,6 @@ def _address(company: Company) -> str:
 def _issue(
     company, tariff, declaration, kind, lines: list[Line], amount: Amount, on: date, *, corrects: Invoice | None = None
 ) -> Invoice:
-    from services.invoice_pdf import render_invoice_pdf
-
     invoice = Invoice(
         number=next_invoice_number(on.year),
         kind=kind,
@@ -722,21 +720,6 @@ def _issue(
     invoice.declaration = declaration
     db.session.add(invoice)
     db.session.flush()
-    pdf = render_invoice_pdf(invoice)
-    doc_kind = DOC_CREDIT_NOTE if kind == CREDIT_NOTE else DOC_INVOICE
-    document = Document(
-        company_id=company.id,
-        kind=doc_kind,
-        title=f"{invoice.kind_label} {invoice.number}",
-        year=tariff.year,
-        content=pdf,
-        content_type="application/pdf",
-        filename=f"{doc_kind}-{invoice.number}.pdf",
-        size=len(pdf),
-    )
-    db.session.add(document)
-    db.session.flush()
-    invoice.document_id = document.id
     audit.record(
         "invoice.issued",
         company=company,
@@ -746,6 +729,89 @@ def _issue(
         total_ttc=str(invoice.total_ttc),
     )
     return invoice
+
+
+def invoice_render_data(invoice: Invoice) -> SimpleNamespace:
+    """Everything the PDF shows, as plain data, so that it can be rendered after the commit
+    (outside the write transaction that holds the numbering lock)."""
+    declaration = invoice.declaration
+    reference = (declaration.snapshot or {}).get("reference_date") if declaration else None
+    return SimpleNamespace(
+        id=invoice.id,
+        number=invoice.number,
+        kind=invoice.kind,
+        year=invoice.year,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        buyer_name=invoice.buyer_name,
+        buyer_code=invoice.buyer_code,
+        buyer_address=invoice.buyer_address,
+        vat_rate=invoice.vat_rate,
+        total_ht=invoice.total_ht,
+        total_vat=invoice.total_vat,
+        total_ttc=invoice.total_ttc,
+        reference_date=date.fromisoformat(reference) if reference else None,
+        version=declaration.version if declaration else None,
+        corrects_number=invoice.corrects.number if invoice.corrects else None,
+        corrects_issue_date=invoice.corrects.issue_date if invoice.corrects else None,
+        lines=[
+            SimpleNamespace(
+                label=line.label, quantity=line.quantity, unit_price=line.unit_price, total_ht=line.total_ht
+            )
+            for line in invoice.lines
+        ],
+    )
+
+
+def attach_invoice_pdf(invoice: Invoice, pdf: bytes) -> Document:
+    """Store the rendered PDF in the document space and mail it to the company (idempotent)."""
+    if invoice.document_id is not None:
+        return db.session.get(Document, invoice.document_id)
+    doc_kind = DOC_CREDIT_NOTE if invoice.kind == CREDIT_NOTE else DOC_INVOICE
+    document = Document(
+        company_id=invoice.company_id,
+        kind=doc_kind,
+        title=f"{invoice.kind_label} {invoice.number}",
+        year=invoice.year,
+        content=pdf,
+        content_type="application/pdf",
+        filename=f"{doc_kind}-{invoice.number}.pdf",
+        size=len(pdf),
+    )
+    db.session.add(document)
+    db.session.flush()
+    invoice.document_id = document.id
+    _mail_invoice(invoice.company, invoice, document)
+    return document
+
+
+def publish_invoices(invoice_ids: list[int]) -> list[Document]:
+    """Render, store and mail the PDFs of freshly committed invoices.
+
+    Commits: the rendering (~0.3 s) runs between two short transactions, never inside one (on
+    SQLite a write transaction locks the whole database). Routes, the CLI and tests call it
+    right after committing `confirm_declaration`; `flask billing invoice publish` repairs any
+    invoice left without its PDF (a crash between the two commits)."""
+    from services.invoice_pdf import render_invoice_pdf
+
+    documents = []
+    for invoice_id in invoice_ids:
+        invoice = db.session.get(Invoice, invoice_id)
+        if invoice is None or invoice.document_id is not None:
+            continue
+        data = invoice_render_data(invoice)
+        db.session.commit()
+        pdf = render_invoice_pdf(data)
+        invoice = db.session.get(Invoice, invoice_id)
+        documents.append(attach_invoice_pdf(invoice, pdf))
+        db.session.commit()
+    return documents
+
+
+def unpublished_invoice_ids() -> list[int]:
+    return list(
+        db.session.execute(select(Invoice.id).where(Invoice.document_id.is_(None)).order_by(Invoice.id)).scalars()
+    )
 
 
 def invoice_recipients(company: Company) -> list[str]:
@@ -769,13 +835,12 @@ def invoice_recipients(company: Company) -> list[str]:
     return seen
 
 
-def _mail_invoice(company: Company, invoice: Invoice) -> None:
+def _mail_invoice(company: Company, invoice: Invoice, document: Document) -> None:
     from services.outbox import queue_mail
 
     recipients = invoice_recipients(company)
     if not recipients:
         return
-    document = db.session.get(Document, invoice.document_id)
     cfg = current_app.config
     queue_mail(
         recipients,

@@ -69,8 +69,11 @@ def _fonts_available() -> bool:
 
 
 def render_invoice_pdf(invoice) -> bytes:
-    """The PDF of an issued invoice. INVOICE_PDF_PLAIN (tests only) writes uncompressed text
-    with a core font, so that a test can read the numbers in the raw file."""
+    """The PDF of an issued invoice, from `services.billing.invoice_render_data` (plain data: the
+    rendering takes ~0.3 s and must not run inside a write transaction).
+
+    INVOICE_PDF_PLAIN (tests only) writes uncompressed text with a core font, so that a test
+    can read the numbers in the raw file."""
     cfg = current_app.config
     plain = bool(cfg.get("INVOICE_PDF_PLAIN"))
     pdf = _InvoicePDF(unicode_font=_fonts_available() and not plain)
@@ -130,18 +133,15 @@ def render_invoice_pdf(invoice) -> bytes:
     pdf.set_y(box_y + 6 + 5 * len(address_lines) + 6)
 
     # Object.
-    declaration = invoice.declaration
-    reference = declaration.snapshot.get("reference_date") if declaration and declaration.snapshot else None
     obj = f"Appel de cotisation {invoice.year}"
-    if reference:
-        y, m, d = reference.split("-")
-        obj += f" – effectifs déclarés au {d}/{m}/{y}"
-    if declaration is not None:
-        obj += f" (déclaration version {declaration.version})"
+    if invoice.reference_date:
+        obj += f" – effectifs déclarés au {_date(invoice.reference_date)}"
+    if invoice.version:
+        obj += f" (déclaration version {invoice.version})"
     pdf.line_text(obj, 10, bold=True, h=6)
-    if invoice.corrects is not None:
+    if invoice.corrects_number:
         verb = "Avoir sur la facture" if invoice.kind == CREDIT_NOTE else "Complément à la facture"
-        pdf.line_text(f"{verb} n° {invoice.corrects.number} du {_date(invoice.corrects.issue_date)}", 9)
+        pdf.line_text(f"{verb} n° {invoice.corrects_number} du {_date(invoice.corrects_issue_date)}", 9)
     pdf.ln(3)
 
     # Lines.

@@ -220,11 +220,14 @@ def confirm(company):
         declaration, invoice = billing_service.confirm_declaration(
             company, tariff, current_user, attested=True, actor_role=g.membership.role
         )
+        invoice_id = invoice.id if invoice is not None else None
         db.session.commit()
     except IntegrityError:  # a concurrent confirmation of the same version won
         db.session.rollback()
         flash("Votre déclaration a déjà été confirmée.", "info")
         return hx_redirect(url_for("billing.cotisation", code=company.code))
+    if invoice_id is not None:
+        billing_service.publish_invoices([invoice_id])
     message = f"Votre déclaration {tariff.year} est confirmée ({declaration.headcount} salariés)."
     if invoice is not None:
         message += f" {invoice.kind_label} n° {invoice.number} : consultez-la dans Mon espace documentaire."

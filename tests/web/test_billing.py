@@ -228,6 +228,7 @@ def _confirmed_invoice(company, user=None):
             company, billing.tariff_for_year(billing.today().year), user, attested=True
         )
         db.session.commit()
+    billing.publish_invoices([invoice.id])
     return invoice
 
 
@@ -518,4 +519,20 @@ def pdf_text(raw: bytes) -> str:
 def _confirmed_invoice_pdf_unicode(invoice):
     from services.invoice_pdf import render_invoice_pdf
 
-    return render_invoice_pdf(invoice)
+    return render_invoice_pdf(billing.invoice_render_data(invoice))
+
+
+def test_billing_invoice_left_unpublished_is_repaired_by_the_cli(runner, setup):
+    company, _, user = setup
+    with write_intent():
+        _, invoice = billing.confirm_declaration(
+            company, billing.tariff_for_year(billing.today().year), user, attested=True
+        )
+        db.session.commit()
+    assert invoice.document_id is None and db.session.execute(select(OutboxMessage)).first() is None
+    result = runner.invoke(args=["billing", "invoice", "publish"])
+    assert result.exit_code == 0 and "1 facture" in result.output
+    db.session.commit()
+    assert db.session.get(Invoice, invoice.id).document_id is not None
+    assert len(db.session.execute(select(OutboxMessage)).all()) == 1
+    assert "0 facture" in runner.invoke(args=["billing", "invoice", "publish"]).output

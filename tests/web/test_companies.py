@@ -110,8 +110,9 @@ def _accountant_with(n: int):
     user = make_user(first_name="Paul", last_name="Comptable")
     now = utcnow()
     for i in range(n):
-        company = make_company(f"{30000 + i:05d}", name=f"Client {i:03d}", city="Rennes" if i % 2 else "Brest",
-                               teledeclarant=None)
+        company = make_company(
+            f"{30000 + i:05d}", name=f"Client {i:03d}", city="Rennes" if i % 2 else "Brest", teledeclarant=None
+        )
         db.session.add(Membership(user=user, company=company, role=ROLE_ACCOUNTANT, created_at=now))
     db.session.flush()
     db.session.commit()
@@ -173,8 +174,9 @@ def test_page_with_switcher_query_count_is_fixed(client):
     for code in ("30000", "30001", "30002"):
         from models import Company
 
-        make_membership(small, db.session.execute(select(Company).where(Company.code == code)).scalar_one(),
-                        ROLE_ACCOUNTANT)
+        make_membership(
+            small, db.session.execute(select(Company).where(Company.code == code)).scalar_one(), ROLE_ACCOUNTANT
+        )
     db.session.commit()
     counts = []
     for user in (small, big):
@@ -195,11 +197,18 @@ def test_add_company_page_without_javascript(client, member_group, smtp_server):
     db.session.commit()
     login(client, user)
     page = client.get("/entreprises/ajouter").get_data(as_text=True)
-    for label in ("Connexion à votre espace", "Code adhérent", "N° télédéclarant",
-                  "Je suis tiers déclarant de l&#39;entreprise", "Valider", "Annuler"):
+    for label in (
+        "Connexion à votre espace",
+        "Code adhérent",
+        "N° télédéclarant",
+        "Je suis tiers déclarant de l&#39;entreprise",
+        "Valider",
+        "Annuler",
+    ):
         assert label in page
-    response = _post_add(client, None, {"code": "00020", "number": "wxyz 2345 6789".replace(" ", "-"),
-                                        "accountant": "y"})
+    response = _post_add(
+        client, None, {"code": "00020", "number": "wxyz 2345 6789".replace(" ", "-"), "accountant": "y"}
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/entreprises/ajouter?ajout=00020")
     membership = db.session.execute(
         select(Membership).where(Membership.user_id == user.id, Membership.company_id == other.id)

@@ -181,6 +181,8 @@ def _register_template_context(app: Flask) -> None:
         return url_for(endpoint, **values) if endpoint in app.view_functions else None
 
     app.jinja_env.globals["link"] = link
+    # Whether a static file exists (e.g. an optional icon), from the fingerprint manifest.
+    app.jinja_env.globals["has_static"] = lambda path: path in app.extensions.get("static_manifest", {})
 
     @app.context_processor
     def inject_globals():

@@ -87,11 +87,15 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from blueprints.account import bp as account_bp
     from blueprints.companies import bp as companies_bp
     from blueprints.public import bp as public_bp
+    from blueprints.support import bp as support_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(support_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -4,13 +4,17 @@ from models.audit import AuditEvent
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
+from models.support import ContactMessage, EmailChangeRequest, Invitation
 from models.users import LoginSession, User
 
 __all__ = [
     "AuditEvent",
     "Company",
+    "ContactMessage",
+    "EmailChangeRequest",
     "Employee",
     "EmployeeChange",
+    "Invitation",
     "LoginSession",
     "Membership",
     "OutboxMessage",

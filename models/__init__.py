@@ -4,10 +4,17 @@ from models.audit import AuditEvent
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
+from models.planning import AppointmentRequest, Centre, Professional, Slot, Visit
 from models.support import ContactMessage, EmailChangeRequest, Invitation
+from models.throttle import ThrottleCounter
 from models.users import LoginSession, User
 
 __all__ = [
+    "AppointmentRequest",
+    "Centre",
+    "Professional",
+    "Slot",
+    "Visit",
     "AuditEvent",
     "Company",
     "ContactMessage",
@@ -21,5 +28,6 @@ __all__ = [
     "ROLES",
     "ROLE_ACCOUNTANT",
     "ROLE_EMPLOYER",
+    "ThrottleCounter",
     "User",
 ]

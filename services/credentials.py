@@ -18,7 +18,8 @@ def _key() -> bytes:
 
 
 def normalise_teledeclarant(value: str) -> str:
-    return "".join(value.split()).upper()
+    """Spaces, dashes and case do not matter when a person types the number."""
+    return "".join(c for c in value if not c.isspace() and c not in "-.").upper()
 
 
 def hash_teledeclarant(code: str, number: str) -> str:

@@ -7,12 +7,13 @@ import re
 import phonenumbers
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from models.companies import ROLE_LABELS, ROLES
 
 NAF_RE = re.compile(r"^\d{2}\.?\d{2}[A-Z]$")
-ROLE_CHOICES = [(r, ROLE_LABELS[r]) for r in ROLES]
+ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
 
 
 def strip(value):

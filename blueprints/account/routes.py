@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from blueprints.account import bp
 from blueprints.account.forms import (
+    ROLE_CHOICES,
     CompanyForm,
     EmailChangeForm,
     InvitationAcceptForm,
@@ -245,7 +246,7 @@ def _users_page(company, *, invite_form=None, status=200, error=None):
         rows=rows,
         invitations=account_service.pending_invitations(company),
         invite_form=invite_form or InviteForm(formdata=None),
-        role_form=RoleForm,
+        role_choices=ROLE_CHOICES,
         error=error,
     )
 

@@ -7,6 +7,7 @@ import re
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from services.support import MAX_MESSAGE, SUBJECTS
@@ -15,7 +16,8 @@ from services.support import MAX_MESSAGE, SUBJECTS
 class ContactForm(FlaskForm):
     subject = SelectField(
         "Objet",
-        choices=[("", "Choisissez l'objet de votre message")] + [(k, v[0]) for k, v in SUBJECTS.items()],
+        choices=[SelectChoice("", "Choisissez l'objet de votre message")]
+        + [SelectChoice(k, v[0]) for k, v in SUBJECTS.items()],
         validators=[DataRequired(message="Choisissez l'objet de votre message.")],
     )
     body = TextAreaField(

@@ -165,7 +165,7 @@ class InviteForm(FlaskForm):
         validators=[required("l'adresse e-mail"), length(254), no_line_breaks, EMAIL],
         filters=[strip],
     )
-    role = SelectField("Rôle", choices=ROLE_CHOICES, validators=[required("le rôle")])
+    role = SelectField("Rôle de la personne", choices=ROLE_CHOICES, validators=[required("le rôle")])
 
 
 class RoleForm(FlaskForm):

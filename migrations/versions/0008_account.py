@@ -1,7 +1,7 @@
 """account: company contacts, invitations, e-mail changes, contact messages
 
 Revision ID: 0008_account
-Revises: 0002_throttle_planning
+Revises: 0007_billing
 Create Date: 2026-11-27 00:03:40.067236
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_account'
-down_revision = '0002_throttle_planning'
+down_revision = "0007_billing"
 branch_labels = None
 depends_on = None
 

@@ -90,6 +90,7 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from blueprints.account import bp as account_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.billing import bp as billing_bp
     from blueprints.companies import bp as companies_bp
@@ -97,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.public import bp as public_bp
     from blueprints.service import bp as service_bp
     from blueprints.signup import bp as signup_bp
+    from blueprints.support import bp as support_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
@@ -105,6 +107,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(service_bp)
     app.register_blueprint(billing_bp)
     app.register_blueprint(employees_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(support_bp)
     if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
         from blueprints.devmail import bp as devmail_bp
 

@@ -7,6 +7,7 @@ from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
 from models.planning import AppointmentRequest, Centre, Professional, Slot, Visit
 from models.staff import StaffRecoveryCode
+from models.support import ContactMessage, EmailChangeRequest, Invitation
 from models.throttle import ThrottleCounter
 from models.users import LoginSession, User
 
@@ -18,10 +19,13 @@ __all__ = [
     "Visit",
     "AuditEvent",
     "Company",
+    "ContactMessage",
     "Declaration",
     "Document",
+    "EmailChangeRequest",
     "Employee",
     "EmployeeChange",
+    "Invitation",
     "Invoice",
     "InvoiceLine",
     "InvoiceSequence",

@@ -35,6 +35,11 @@ class Company(db.Model):
     city: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(254))
+    # Contacts the service writes to for invoices and for convocations (Mon compte).
+    invoice_contact_name: Mapped[str | None] = mapped_column(String(150))
+    invoice_contact_email: Mapped[str | None] = mapped_column(String(254))
+    convocation_contact_name: Mapped[str | None] = mapped_column(String(150))
+    convocation_contact_email: Mapped[str | None] = mapped_column(String(254))
     # The n° télédéclarant is a credential: only its keyed hash is kept (services.credentials).
     teledeclarant_hash: Mapped[str | None] = mapped_column(String(128))
     teledeclarant_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

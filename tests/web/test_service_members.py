@@ -23,7 +23,7 @@ def test_service_dashboard_counts_link_to_lists(client, app):
     html = client.get("/service/").get_data(as_text=True)
     assert "Demandes de rendez-vous en attente" in html
     assert "Visites proposées non confirmées" in html
-    assert "Messages de contact" not in html  # no support model in this tree
+    assert "Messages de contact nouveaux" in html  # models.support.ContactMessage (feat/account)
 
 
 def test_service_dashboard_renders_registered_providers(client, app):

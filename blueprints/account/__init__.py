@@ -1,0 +1,43 @@
+"""Mon compte (personal and company parts) and the users of a company."""
+
+from flask import Blueprint
+
+from blueprints.navigation import Rubrique, register
+
+bp = Blueprint("account", __name__)
+
+register(
+    Rubrique(
+        key="account",
+        label="Mon compte",
+        endpoint="account.index",
+        description="Compléter et mettre à jour vos coordonnées",
+        right=None,
+        order=10,
+        icon="👤",
+    )
+)
+
+from blueprints.account import routes  # noqa: E402,F401
+
+
+@bp.app_template_filter("account_datetime")
+def _format_datetime(value) -> str:
+    """A UTC datetime shown in Paris time: "27/11/2026 à 14:05"."""
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M") if value else ""
+
+
+@bp.app_template_filter("account_date")
+def _format_date(value) -> str:
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y") if value else ""
+
+
+@bp.app_template_filter("account_role")
+def _role_label(value) -> str:
+    from models.companies import ROLE_LABELS
+
+    return ROLE_LABELS.get(value, value)

@@ -88,14 +88,20 @@ def _init_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from blueprints.companies import bp as companies_bp
+    from blueprints.planning import bp as planning_bp
     from blueprints.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
+    app.register_blueprint(planning_bp)
 
 
 def _register_cli(app: Flask) -> None:
-    return None
+    from cli.reminders import reminders_cli
+    from cli.slots import slots_cli
+
+    app.cli.add_command(slots_cli)
+    app.cli.add_command(reminders_cli)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -4,12 +4,13 @@ from models.audit import AuditEvent
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
-from models.planning import AppointmentRequest, Centre, Professional, Slot, Visit
+from models.planning import AppointmentRequest, CalendarFeed, Centre, Professional, Slot, Visit
 from models.throttle import ThrottleCounter
 from models.users import LoginSession, User
 
 __all__ = [
     "AppointmentRequest",
+    "CalendarFeed",
     "Centre",
     "Professional",
     "Slot",

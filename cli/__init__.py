@@ -1,0 +1,1 @@
+"""Flask CLI command groups (registered in app._register_cli)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -89,13 +90,13 @@ def test_planning_journey(request, live_server, fixture):
         page.get_by_role("link", name=re.compile(r"Convocation \(PDF\)")).first.click()
     download = download_info.value
     assert re.fullmatch(r"convocation-\d{4}-\d{2}-\d{2}-\d+\.pdf", download.suggested_filename)
-    data = open(download.path(), "rb").read()
+    data = Path(download.path()).read_bytes()
     assert data.startswith(b"%PDF")
     text = pdf_texts(data)
     assert "DURAND Louis" in text and first.strftime("%d/%m/%Y") in text
     with page.expect_download() as ics_info:
         page.get_by_role("link", name=re.compile(r"Agenda \(\.ics\)")).first.click()
-    assert b"BEGIN:VEVENT" in open(ics_info.value.path(), "rb").read()
+    assert b"BEGIN:VEVENT" in Path(ics_info.value.path()).read_bytes()
 
     # Move to the other slot, then cancel.
     page.get_by_role("link", name=re.compile("^Déplacer")).first.click()
@@ -117,7 +118,8 @@ def test_planning_journey(request, live_server, fixture):
     page.locator("[data-error-summary]").wait_for()
     page.get_by_label("Salarié").select_option(label="DURAND Louis")
     page.get_by_label(re.compile(r"^Motif\*?$")).select_option(label="Visite de reprise")
-    page.get_by_label("Type d'absence (visite de reprise)").select_option(label="Accident du travail (30 jours ou plus)")
+    absence = page.get_by_label("Type d'absence (visite de reprise)")
+    absence.select_option(label="Accident du travail (30 jours ou plus)")
     page.get_by_label("Début de l'absence").fill("2027-01-04")
     page.get_by_label("Fin de l'absence (reprise du travail)").fill("2027-02-15")
     page.get_by_label("Dates souhaitées : à partir du").fill("2027-02-15")

@@ -36,6 +36,9 @@ def create_app(config=None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.ensure_secret_key(app.config, app.instance_path)
 
+    from services import static_assets
+
+    static_assets.init_app(app)
     if app.config["PROXY_FIX_X_FOR"]:
         n = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
@@ -87,21 +90,33 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from blueprints.auth import bp as auth_bp
+    from blueprints.billing import bp as billing_bp
     from blueprints.companies import bp as companies_bp
+    from blueprints.employees import bp as employees_bp
     from blueprints.planning import bp as planning_bp
     from blueprints.public import bp as public_bp
+    from blueprints.service import bp as service_bp
+    from blueprints.signup import bp as signup_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(companies_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(signup_bp)
+    app.register_blueprint(service_bp)
+    app.register_blueprint(billing_bp)
+    app.register_blueprint(employees_bp)
     app.register_blueprint(planning_bp)
+    if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
+        from blueprints.devmail import bp as devmail_bp
+
+        app.register_blueprint(devmail_bp)
 
 
 def _register_cli(app: Flask) -> None:
-    from cli.reminders import reminders_cli
-    from cli.slots import slots_cli
+    from cli import register
 
-    app.cli.add_command(slots_cli)
-    app.cli.add_command(reminders_cli)
+    register(app)
 
 
 def _register_request_hooks(app: Flask) -> None:

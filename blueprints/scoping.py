@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g
+from flask import abort, g, request
 from flask_login import current_user, login_required
 
 from extensions import db
@@ -35,6 +35,9 @@ def company_view(right: str | None = None):
                 g.remember_company = True
             return view(*args, company=company, **kwargs)
 
+        # Read by the switcher (same page for another company) and by the URL-map tests.
+        wrapped.required_right = right
+        wrapped.company_scoped = True
         return wrapped
 
     return decorator
@@ -42,5 +45,7 @@ def company_view(right: str | None = None):
 
 def commit_remembered_company() -> None:
     """Persist last_company_id for read-only requests (write requests commit it anyway)."""
-    if g.pop("remember_company", False) and db.session.dirty:
+    # Not `session.dirty`: a query run after the view (e.g. the header switcher) autoflushes
+    # the change, which empties `dirty` while the change still awaits its commit.
+    if g.pop("remember_company", False) and request.method in ("GET", "HEAD"):
         db.session.commit()

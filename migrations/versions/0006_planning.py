@@ -1,7 +1,7 @@
 """planning: calendar feeds, absence type
 
 Revision ID: 0006_planning
-Revises: 0002_throttle_planning
+Revises: 0007_billing
 Create Date: 2026-11-27 00:05:33.539631
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0006_planning'
-down_revision = '0002_throttle_planning'
+down_revision = '0007_billing'
 branch_labels = None
 depends_on = None
 

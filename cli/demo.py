@@ -1,0 +1,22 @@
+"""`flask demo [--reset]`: load the deterministic demo data and print how to try it."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from services.demo import DemoAlreadyLoaded, load_demo
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Efface toutes les données puis recharge la démonstration.")
+def demo(reset: bool) -> None:
+    """Load the demo: members with sites, an accountant, an employer, employees."""
+    if reset and current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("--reset est refusé en production.")
+    try:
+        ctx = load_demo(reset=reset)
+    except DemoAlreadyLoaded as exc:
+        click.echo(str(exc))
+        return
+    click.echo("\n".join(ctx.notes))

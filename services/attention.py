@@ -1,0 +1,54 @@
+"""What needs attention per company ("À traiter" in "Mes entreprises"): a registry of providers
+that later features plug into (declaration to make, unpaid invoice, visits to plan...).
+
+A provider is `fn(company_ids) -> {company_id: [French labels]}` and must answer for all the
+ids in ONE query, so that the overview keeps a fixed number of queries whatever the count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import select
+
+from extensions import db
+
+Provider = Callable[[list[int]], dict[int, list[str]]]
+
+_PROVIDERS: list[Provider] = []
+
+
+def register(fn: Provider) -> Provider:
+    """Add a provider (usable as a decorator); registering the same function twice is a no-op."""
+    if fn not in _PROVIDERS:
+        _PROVIDERS.append(fn)
+    return fn
+
+
+def unregister(fn: Provider) -> None:
+    if fn in _PROVIDERS:
+        _PROVIDERS.remove(fn)
+
+
+def labels_for(company_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Every provider's labels merged per company (one query per provider, none without ids)."""
+    ids = list(company_ids)
+    merged: dict[int, list[str]] = {}
+    if not ids:
+        return merged
+    for provider in list(_PROVIDERS):
+        for company_id, labels in (provider(ids) or {}).items():
+            merged.setdefault(company_id, []).extend(labels)
+    return merged
+
+
+@register
+def no_employee_declared(company_ids: list[int]) -> dict[int, list[str]]:
+    """Companies with no present employee at all."""
+    from services.companies import present_employees_subquery
+
+    counts = present_employees_subquery()
+    with_employees = set(
+        db.session.execute(select(counts.c.company_id).where(counts.c.company_id.in_(company_ids))).scalars()
+    )
+    return {cid: ["Aucun salarié déclaré"] for cid in company_ids if cid not in with_employees}

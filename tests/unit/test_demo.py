@@ -1,0 +1,70 @@
+"""The demo data: deterministic, idempotent, realistic enough to try every page."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from stdnum.fr import siret
+
+from extensions import db
+from models import Company, Employee, Membership, OutboxMessage, User
+from models.companies import ROLE_ACCOUNTANT
+from services import demo
+from services.credentials import check_teledeclarant
+from services.passwords import verify_password
+
+
+def counts():
+    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Company, User, Membership, Employee))
+
+
+def test_demo_loads_members_sites_users_and_employees():
+    ctx = demo.load_demo()
+    companies = {c.code: c for c in db.session.scalars(select(Company))}
+    assert companies["00010"].name == "Boulangerie Le Goff" and companies["00010"].city == "Saint-Brieuc"
+    assert {s.code: s.city for s in companies["00010"].sites} == {"00010-2": "Paimpol", "00010-5": "Dinan"}
+    assert companies["00020"].name == "Garage des Côtes"
+    assert companies["00030"].name == "Cabinet infirmier Ker Avel"
+    assert len([c for c in companies if "-" not in c]) >= 40
+    assert all(siret.is_valid(c.siret) for c in companies.values())
+    for code, number in demo.FEATURED.items():
+        assert check_teledeclarant(code, number, companies[code].teledeclarant_hash)
+
+    employer = db.session.scalar(select(User).where(User.email == demo.EMPLOYER_EMAIL))
+    accountant = db.session.scalar(select(User).where(User.email == demo.ACCOUNTANT_EMAIL))
+    assert verify_password(employer.password_hash, demo.DEMO_PASSWORD)
+    assert verify_password(accountant.password_hash, demo.DEMO_PASSWORD)
+    assert [m.company.code for m in employer.memberships] == ["00010"]
+    assert len(accountant.memberships) == 30 and {m.role for m in accountant.memberships} == {ROLE_ACCOUNTANT}
+
+    per_company = dict(
+        db.session.execute(select(Employee.company_id, func.count()).group_by(Employee.company_id)).all()
+    )
+    assert len(per_company) == len(companies) and all(5 <= n <= 30 for n in per_company.values())
+    employees = db.session.scalars(select(Employee)).all()
+    assert any(e.night_work for e in employees) and any(e.apprentice for e in employees)
+    assert any(e.risks and e.category == "SIR" for e in employees)
+    assert any(e.exit_date for e in employees)
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+    assert any("BZH2-LEGO-FF10" in line for line in ctx.notes)
+
+
+def test_demo_is_idempotent_and_deterministic():
+    demo.load_demo()
+    first = counts()
+    sirets = db.session.scalars(select(Company.siret).order_by(Company.code)).all()
+    with pytest.raises(demo.DemoAlreadyLoaded):
+        demo.load_demo()
+    assert counts() == first
+    demo.load_demo(reset=True)
+    assert counts() == first
+    assert db.session.scalars(select(Company.siret).order_by(Company.code)).all() == sirets
+
+
+def test_demo_command_prints_codes_and_logins(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    for text in ("00010", "BZH2-LEGO-FF10", "00010-5", demo.EMPLOYER_EMAIL, demo.ACCOUNTANT_EMAIL, demo.DEMO_PASSWORD):
+        assert text in result.output
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0 and "déjà chargée" in again.output and "BZH2-LEGO-FF10" in again.output

@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.billing import bp as billing_bp
     from blueprints.companies import bp as companies_bp
     from blueprints.employees import bp as employees_bp
+    from blueprints.planning import bp as planning_bp
     from blueprints.public import bp as public_bp
     from blueprints.service import bp as service_bp
     from blueprints.signup import bp as signup_bp
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(employees_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(support_bp)
+    app.register_blueprint(planning_bp)
     if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
         from blueprints.devmail import bp as devmail_bp
 

@@ -111,6 +111,10 @@ class Config:
     RATELIMIT_ENABLED = True
 
     DEV_MAILBOX = False  # the development-only mailbox page
+    # Planning: cancel/move allowed until this many hours before a visit; past it, the no-show
+    # rule applies (the fee is text shown to the employer, e.g. "80 € HT").
+    VISIT_CANCEL_NOTICE_HOURS = _int("VISIT_CANCEL_NOTICE_HOURS", 48)
+    NO_SHOW_FEE = _env("NO_SHOW_FEE", "80 € HT")
     SQLITE_BUSY_TIMEOUT_MS = 15000
 
 

@@ -11,6 +11,8 @@ def register(app: Flask) -> None:
     from cli.billing import billing_cli
     from cli.demo import demo
     from cli.outbox import outbox
+    from cli.reminders import reminders_cli
+    from cli.slots import slots_cli
     from cli.staff import staff_cli
 
     app.cli.add_command(adherents)
@@ -18,3 +20,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(staff_cli)
     app.cli.add_command(billing_cli)
+    app.cli.add_command(slots_cli)
+    app.cli.add_command(reminders_cli)

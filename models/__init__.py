@@ -5,7 +5,7 @@ from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceS
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
-from models.planning import AppointmentRequest, Centre, Professional, Slot, Visit
+from models.planning import AppointmentRequest, CalendarFeed, Centre, Professional, Slot, Visit
 from models.staff import StaffRecoveryCode
 from models.support import ContactMessage, EmailChangeRequest, Invitation
 from models.throttle import ThrottleCounter
@@ -13,6 +13,7 @@ from models.users import LoginSession, User
 
 __all__ = [
     "AppointmentRequest",
+    "CalendarFeed",
     "Centre",
     "Professional",
     "Slot",

@@ -153,6 +153,7 @@ class AppointmentRequest(db.Model):
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(30))  # key of REQUEST_REASONS
     details: Mapped[str | None] = mapped_column(Text)  # motivation, absence type...
+    absence_type: Mapped[str | None] = mapped_column(String(30))  # key of ABSENCE_TYPES (reprise)
     absence_start: Mapped[date | None] = mapped_column(Date)
     absence_end: Mapped[date | None] = mapped_column(Date)
     wished_from: Mapped[date | None] = mapped_column(Date)
@@ -178,5 +179,31 @@ class AppointmentRequest(db.Model):
         return REQUEST_REASONS.get(self.reason, self.reason)
 
     @property
+    def absence_type_label(self) -> str | None:
+        return ABSENCE_TYPES.get(self.absence_type, self.absence_type) if self.absence_type else None
+
+    @property
     def status_label(self) -> str:
         return REQUEST_STATUSES.get(self.status, self.status)
+
+
+ABSENCE_TYPES = {
+    "maladie": "Maladie ou accident non professionnel (60 jours ou plus)",
+    "accident_travail": "Accident du travail (30 jours ou plus)",
+    "maladie_professionnelle": "Maladie professionnelle",
+    "maternite": "Congé maternité",
+}
+
+
+class CalendarFeed(db.Model):
+    """A company's private calendar subscription: only the sha256 of the secret token is kept.
+    Renewing revokes the current row and adds a new one."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

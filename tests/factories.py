@@ -85,6 +85,70 @@ def make_employee(company: Company, **fields) -> Employee:
     return employee
 
 
+# --------------------------------------------------------------------------- planning
+
+
+def make_centre(name: str | None = None, **fields):
+    from models.planning import Centre
+
+    centre = Centre(
+        name=name or f"Centre {next(_seq)}",
+        address=fields.pop("address", "12 rue des Lilas"),
+        postal_code=fields.pop("postal_code", "22000"),
+        city=fields.pop("city", "Saint-Brieuc"),
+        access_notes=fields.pop("access_notes", "Parking visiteurs à l'arrière, 1er étage."),
+        **fields,
+    )
+    db.session.add(centre)
+    db.session.flush()
+    return centre
+
+
+def make_slot(starts_at=None, *, centre=None, professional=None, reserved_company=None, **fields):
+    """A slot (default: in 10 days at 09:00 UTC), with a centre and a doctor when not given."""
+    from datetime import UTC, datetime, timedelta
+
+    from models.planning import Professional, Slot
+
+    if professional is None:
+        professional = Professional(name=f"Dr Anne Le Bihan {next(_seq)}", kind="medecin")
+        db.session.add(professional)
+    if starts_at is None:
+        starts_at = (datetime.now(UTC) + timedelta(days=10)).replace(hour=9, minute=0, second=0, microsecond=0)
+    slot = Slot(
+        starts_at=starts_at,
+        duration_minutes=fields.pop("duration_minutes", 30),
+        centre=centre or make_centre(),
+        professional=professional,
+        reserved_company_id=reserved_company.id if reserved_company is not None else None,
+        **fields,
+    )
+    db.session.add(slot)
+    db.session.flush()
+    return slot
+
+
+def make_visit(employee, slot=None, *, status: str = "confirmee", visit_type: str = "vip_embauche", **fields):
+    """A visit of `employee` on `slot` (created when not given); active statuses hold the slot."""
+    from models.planning import ACTIVE_VISIT_STATUSES, Visit
+
+    slot = slot or make_slot()
+    visit = Visit(
+        company_id=employee.company_id,
+        employee_id=employee.id,
+        slot_id=slot.id,
+        active_slot_id=slot.id if status in ACTIVE_VISIT_STATUSES else None,
+        starts_at=slot.starts_at,
+        visit_type=visit_type,
+        status=status,
+        proposed_by_service=status == "proposee",
+        **fields,
+    )
+    db.session.add(visit)
+    db.session.flush()
+    return visit
+
+
 # --- Espace service (staff back office) ---
 
 

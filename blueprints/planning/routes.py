@@ -1,0 +1,420 @@
+"""Mon planning routes: every page is company-scoped and needs the `planning` right."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, flash, make_response, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from blueprints.errors import render_error
+from blueprints.htmx import hx_redirect, render
+from blueprints.planning import bp
+from blueprints.planning.forms import AnotherDateForm, BookSlotForm, RequestForm, choices
+from blueprints.scoping import company_view
+from blueprints.security import public
+from extensions import db
+from models.base import utcnow
+from models.planning import VISIT_TYPES
+from services import audit
+from services import calendar_feed as feeds
+from services import planning as svc
+from services.convocation import build_convocation_pdf, build_visit_ics, file_stem
+
+PREFIX = "/entreprises/<code>/planning"
+LIST_PAGE_SIZE = 50
+
+
+def _service() -> dict:
+    cfg = current_app.config
+    return {
+        "name": cfg["SERVICE_NAME"],
+        "short_name": cfg["SERVICE_SHORT_NAME"],
+        "address": cfg["SERVICE_ADDRESS"],
+        "phone": cfg["SERVICE_PHONE"],
+        "planning_email": cfg["SERVICE_PLANNING_EMAIL"],
+        "domain": cfg["SERVICE_DOMAIN"],
+        "notice_hours": cfg["VISIT_CANCEL_NOTICE_HOURS"],
+        "no_show_fee": cfg["NO_SHOW_FEE"],
+    }
+
+
+def _notice_hours() -> int:
+    return current_app.config["VISIT_CANCEL_NOTICE_HOURS"]
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _page_arg() -> int:
+    value = _int_arg("page") or 1
+    return min(max(value, 1), 1000)
+
+
+def _visit_or_404(company, visit_id: int):
+    visit = svc.get_visit_or_none(company, visit_id)
+    if visit is None:
+        from flask import abort
+
+        abort(404)
+    return visit
+
+
+def _common(company) -> dict:
+    return {
+        "company": company,
+        "paris": svc.to_paris,
+        "notice_hours": _notice_hours(),
+        "no_show_fee": current_app.config["NO_SHOW_FEE"],
+        "visit_types": VISIT_TYPES,
+        "now": utcnow(),
+        "can_change": lambda v: svc.can_change(v, utcnow(), _notice_hours()),
+    }
+
+
+# --------------------------------------------------------------------------- planning page
+
+
+@bp.get(f"{PREFIX}/")
+@company_view(right="planning")
+def index(company):
+    """Coming visits as a list grouped by day, or one week; filters; requests; feed."""
+    now = utcnow()
+    today = svc.to_paris(now).date()
+    scope = svc.scope_companies(company)
+    scope_ids = [c.id for c in scope]
+    filters = svc.VisitFilters(
+        employee_id=_int_arg("salarie"),
+        site_id=_int_arg("site") if _int_arg("site") in scope_ids else None,
+        visit_type=request.args.get("type") if request.args.get("type") in VISIT_TYPES else None,
+    )
+    view = "semaine" if request.args.get("vue") == "semaine" or request.args.get("semaine") else "liste"
+    ctx = _common(company)
+    filter_args = {
+        k: v
+        for k, v in (("salarie", filters.employee_id), ("site", filters.site_id), ("type", filters.visit_type))
+        if v
+    }
+    if view == "semaine":
+        monday = svc.parse_iso_week(request.args.get("semaine"), today)
+        start, _ = svc.paris_day_bounds(monday)
+        end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
+        visits = svc.visits_between(scope_ids, filters, start, end)
+        by_day = dict(svc.group_by_day(visits))
+        ctx.update(
+            week_days=[(monday + timedelta(days=i), by_day.get(monday + timedelta(days=i), [])) for i in range(7)],
+            week=svc.iso_week(monday),
+            prev_week=svc.iso_week(monday - timedelta(days=7)),
+            next_week=svc.iso_week(monday + timedelta(days=7)),
+            this_week=svc.iso_week(today - timedelta(days=today.weekday())),
+            monday=monday,
+        )
+    else:
+        page = _page_arg()
+        rows = svc.coming_visits(scope_ids, filters, now, limit=LIST_PAGE_SIZE + 1,
+                                 offset=(page - 1) * LIST_PAGE_SIZE)
+        ctx.update(days=svc.group_by_day(rows[:LIST_PAGE_SIZE]), page_number=page, has_next=len(rows) > LIST_PAGE_SIZE)
+    ctx.update(
+        view=view,
+        filters=filters,
+        filter_args=filter_args,
+        sites=scope,
+        employees=svc.present_employees(scope_ids, today),
+        to_confirm=svc.proposals(scope_ids, now),
+        requests=svc.pending_requests(scope_ids),
+        feed=feeds.active_feed(company),
+        feed_url=None,
+    )
+    return render("planning/index.html", "planning/_results.html", **ctx)
+
+
+# --------------------------------------------------------------------------- slots
+
+
+def _slots_context(company, *, form=None, slot=None, message=None):
+    now = utcnow()
+    today = svc.to_paris(now).date()
+    this_monday = today - timedelta(days=today.weekday())
+    if request.args.get("semaine"):
+        monday = svc.parse_iso_week(request.args.get("semaine"), today)
+    else:  # open on the week of the next free slot rather than on an empty week
+        first = svc.next_free_slot_start(company, now)
+        first_day = svc.to_paris(first).date() if first else today
+        monday = first_day - timedelta(days=first_day.weekday())
+    monday = max(monday, this_monday)
+    start, _ = svc.paris_day_bounds(monday)
+    end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
+    slots = svc.free_slots(company, start, end, now)
+    ctx = _common(company)
+    ctx.update(
+        slots=slots,
+        days=_group_slots(slots),
+        week=svc.iso_week(monday),
+        monday=monday,
+        prev_week=svc.iso_week(monday - timedelta(days=7)) if monday > this_monday else None,
+        next_week=svc.iso_week(monday + timedelta(days=7)),
+        message=message,
+        move_visit=None,
+    )
+    return ctx
+
+
+def _group_slots(slots):
+    groups: dict = {}
+    for slot in slots:
+        groups.setdefault(svc.to_paris(slot.starts_at).date(), []).append(slot)
+    return list(groups.items())
+
+
+@bp.get(f"{PREFIX}/creneaux")
+@company_view(right="planning")
+def slots(company):
+    """Free slots open to the company, one week per page."""
+    return render("planning/slots.html", "planning/_slots.html", **_slots_context(company))
+
+
+def _book_form(company):
+    today = svc.to_paris(utcnow()).date()
+    due = svc.employees_due_first(svc.company_scope_ids(company), today)
+    form = BookSlotForm()
+    form.employee_id.choices = choices([("", "Choisissez un salarié")] + [
+        (
+            d.employee.id,
+            f"{d.employee.display_name} – {VISIT_TYPES[d.visit_type]}"
+            + (f" (à prévoir avant le {d.due_date:%d/%m/%Y})" if d.due_date and not d.has_active_visit else "")
+            + (" – visite déjà planifiée" if d.has_active_visit else ""),
+        )
+        for d in due
+    ])
+    suggestions = {d.employee.id: d.visit_type for d in due}
+    return form, suggestions
+
+
+@bp.route(f"{PREFIX}/creneaux/<int:slot_id>/reserver", methods=["GET", "POST"])
+@company_view(right="planning")
+def book(company, slot_id: int):
+    """Place an employee on a free slot; a slot taken meanwhile answers 409 with the list."""
+    now = utcnow()
+    slot = svc.get_open_slot_or_none(company, slot_id, now)
+    if slot is None:
+        return render_error(404)
+    form, suggestions = _book_form(company)
+    ctx = _common(company)
+    ctx.update(slot=slot, form=form)
+    if request.method == "GET":
+        return render("planning/book.html", "planning/_book.html", **ctx)
+    if not form.validate_on_submit():
+        return render("planning/book.html", "planning/_book.html", status=422, **ctx)
+    visit_type = form.visit_type.data or suggestions[form.employee_id.data]
+    try:
+        visit = svc.book_slot(company, slot, form.employee_id.data, visit_type, current_user, now)
+        db.session.commit()
+    except (IntegrityError, svc.SlotTaken) as exc:
+        db.session.rollback()
+        message = str(exc) if isinstance(exc, svc.SlotTaken) else (
+            "Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre."
+        )
+        return render("planning/slots.html", "planning/_slots.html", status=409,
+                      **_slots_context(company, message=message))
+    flash(f"Rendez-vous enregistré pour {visit.employee.display_name} le "
+          f"{svc.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.", "success")
+    return hx_redirect(url_for("planning.index", code=company.code))
+
+
+# --------------------------------------------------------------------------- visit actions
+
+
+@bp.post(f"{PREFIX}/visites/<int:visit_id>/confirmer")
+@company_view(right="planning")
+def confirm(company, visit_id: int):
+    """Confirm a visit proposed by the service."""
+    visit = _visit_or_404(company, visit_id)
+    try:
+        svc.confirm_proposal(company, visit, current_user)
+    except svc.PlanningError as exc:
+        db.session.rollback()
+        return render_error(409, str(exc))
+    db.session.commit()
+    flash("La visite est confirmée.", "success")
+    return hx_redirect(url_for("planning.index", code=company.code))
+
+
+@bp.route(f"{PREFIX}/visites/<int:visit_id>/autre-date", methods=["GET", "POST"])
+@company_view(right="planning")
+def another_date(company, visit_id: int):
+    """Ask the service for another date (reason required); the proposal is cancelled."""
+    visit = _visit_or_404(company, visit_id)
+    if visit.status != "proposee":
+        return render_error(404)
+    form = AnotherDateForm()
+    ctx = _common(company)
+    ctx.update(visit=visit, form=form)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render("planning/another_date.html", "planning/_another_date.html", status=422, **ctx)
+        svc.decline_proposal(company, visit, form.reason.data.strip(), current_user, utcnow())
+        db.session.commit()
+        flash("Votre demande d'une autre date a été transmise au service.", "success")
+        return hx_redirect(url_for("planning.index", code=company.code))
+    return render("planning/another_date.html", "planning/_another_date.html", **ctx)
+
+
+@bp.post(f"{PREFIX}/visites/<int:visit_id>/annuler")
+@company_view(right="planning")
+def cancel(company, visit_id: int):
+    """Cancel a visit, until the notice period."""
+    visit = _visit_or_404(company, visit_id)
+    try:
+        svc.cancel_visit(company, visit, current_user, utcnow(), _notice_hours())
+    except svc.PlanningError as exc:
+        db.session.rollback()
+        return render_error(409, str(exc))
+    db.session.commit()
+    flash("Le rendez-vous est annulé.", "success")
+    return hx_redirect(url_for("planning.index", code=company.code))
+
+
+@bp.route(f"{PREFIX}/visites/<int:visit_id>/deplacer", methods=["GET", "POST"])
+@company_view(right="planning")
+def move(company, visit_id: int):
+    """Choose another free slot for a visit, until the notice period."""
+    visit = _visit_or_404(company, visit_id)
+    now = utcnow()
+    if not svc.can_change(visit, now, _notice_hours()):
+        return render_error(409, f"Ce rendez-vous ne peut plus être déplacé en ligne (délai de "
+                                 f"{_notice_hours()} heures). Contactez le service.")
+    if request.method == "POST":
+        from flask_wtf import FlaskForm
+
+        slot_id = request.form.get("slot_id", "")
+        valid_id = slot_id.isdigit() and len(slot_id) < 10
+        slot = svc.get_open_slot_or_none(company, int(slot_id), now) if valid_id else None
+        if not FlaskForm().validate_on_submit() or slot is None:
+            ctx = _slots_context(company, message="Choisissez un créneau de la liste.")
+            ctx["move_visit"] = visit
+            return render("planning/move.html", "planning/_slots.html", status=422, **ctx)
+        try:
+            svc.move_visit(company, visit, slot, current_user, now, _notice_hours())
+            db.session.commit()
+        except (IntegrityError, svc.PlanningError) as exc:
+            db.session.rollback()
+            message = str(exc) if isinstance(exc, svc.PlanningError) else (
+                "Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre."
+            )
+            visit = _visit_or_404(company, visit_id)
+            ctx = _slots_context(company, message=message)
+            ctx["move_visit"] = visit
+            return render("planning/move.html", "planning/_slots.html", status=409, **ctx)
+        flash(f"Le rendez-vous est déplacé au {svc.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.", "success")
+        return hx_redirect(url_for("planning.index", code=company.code))
+    ctx = _slots_context(company)
+    ctx["move_visit"] = visit
+    return render("planning/move.html", "planning/_slots.html", **ctx)
+
+
+def _download(company, visit, data: bytes, filename: str, mimetype: str, kind: str):
+    audit.record("planning.download", actor=current_user, company=company, target=visit, document=kind,
+                 ip=request.remote_addr)
+    db.session.commit()
+    response = make_response(data)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get(f"{PREFIX}/visites/<int:visit_id>/convocation.pdf")
+@company_view(right="planning")
+def convocation(company, visit_id: int):
+    """The convocation PDF (file name without personal data); the download is audited."""
+    visit = _visit_or_404(company, visit_id)
+    if visit.status not in ("proposee", "confirmee"):
+        return render_error(404)
+    data = build_convocation_pdf(visit, _service(), compress=not current_app.testing)
+    return _download(company, visit, data, f"{file_stem(visit, 'convocation')}.pdf", "application/pdf",
+                     "convocation")
+
+
+@bp.get(f"{PREFIX}/visites/<int:visit_id>/rendez-vous.ics")
+@company_view(right="planning")
+def visit_ics(company, visit_id: int):
+    """The visit as an .ics file for the employer's calendar; the download is audited."""
+    visit = _visit_or_404(company, visit_id)
+    if visit.status not in ("proposee", "confirmee"):
+        return render_error(404)
+    data = build_visit_ics(visit, _service())
+    return _download(company, visit, data, f"{file_stem(visit, 'visite')}.ics", "text/calendar; charset=utf-8",
+                     "ics")
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@bp.route(f"{PREFIX}/demande", methods=["GET", "POST"])
+@company_view(right="planning")
+def new_request(company):
+    """Demander un rendez-vous: employee, reason, absence, wished dates, comment."""
+    today = svc.to_paris(utcnow()).date()
+    employees = svc.present_employees(svc.company_scope_ids(company), today)
+    form = RequestForm()
+    form.employee_id.choices = choices([("", "Choisissez un salarié")] + [(e.id, e.display_name) for e in employees])
+    ctx = _common(company)
+    ctx.update(form=form)
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render("planning/request.html", "planning/_request.html", status=422, **ctx)
+        data = {name: getattr(form, name).data for name in form._fields if name != "csrf_token"}
+        for key in ("motivation", "comment"):
+            data[key] = (data.get(key) or "").strip()
+        try:
+            svc.create_request(company, data, current_user)
+        except svc.PlanningError as exc:
+            db.session.rollback()
+            form.employee_id.errors = [str(exc)]
+            return render("planning/request.html", "planning/_request.html", status=422, **ctx)
+        db.session.commit()
+        flash("Votre demande de rendez-vous a été transmise au service. Elle apparaît « En attente » "
+              "jusqu'à sa planification.", "success")
+        return hx_redirect(url_for("planning.index", code=company.code))
+    return render("planning/request.html", "planning/_request.html", **ctx)
+
+
+# --------------------------------------------------------------------------- calendar feed
+
+
+@bp.post(f"{PREFIX}/calendrier/renouveler")
+@company_view(right="planning")
+def feed_renew(company):
+    """Create (or renew) the private calendar feed; the URL is shown once."""
+    token = feeds.renew_feed(company, current_user, utcnow())
+    db.session.commit()
+    url = current_app.config["PORTAL_BASE_URL"] + url_for("planning.feed", token=token)
+    ctx = _common(company)
+    ctx.update(feed_url=url, feed=True)
+    return render("planning/feed.html", "planning/_feed.html", **ctx)
+
+
+@bp.post(f"{PREFIX}/calendrier/revoquer")
+@company_view(right="planning")
+def feed_revoke(company):
+    """Revoke the private calendar feed: its URL stops working at once."""
+    feeds.revoke_feed(company, current_user, utcnow())
+    db.session.commit()
+    ctx = _common(company)
+    ctx.update(feed_url=None, feed=None)
+    return render("planning/feed.html", "planning/_feed.html", **ctx)
+
+
+@bp.get("/calendrier/<token>.ics")
+@public
+def feed(token: str):
+    """The company's private feed (secret URL): coming visits with employee initials only."""
+    company = feeds.company_for_token(token)
+    if company is None:
+        return render_error(404)
+    response = make_response(feeds.build_feed(company, _service(), utcnow()))
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'inline; filename="planning.ics"'
+    return response

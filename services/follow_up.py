@@ -304,3 +304,43 @@ def visit_status_badge(due: date | str | None, today: date) -> str:
 
 
 BADGE_CLASSES = {BADGE_OK: "badge--ok", BADGE_TODO: "badge--todo", BADGE_LATE: "badge--late"}
+
+
+# --------------------------------------------------------------------------- ORM adapters
+# The only place that maps rows (Employee, planning Visit) to the plain facts above.
+
+# Planning visit types (models.planning.VISIT_TYPES) -> the rules' types.
+RULE_TYPES = {
+    "vip_embauche": VIP,
+    "vip_periodique": VIP,
+    "examen_sir": APTITUDE,
+    "intermediaire_sir": INTERMEDIATE,
+    "mi_carriere": MID_CAREER,
+    "post_exposition": POST_EXPOSURE,
+}
+
+
+def facts_of(employee) -> FollowUpFacts:
+    """The follow-up facts of an Employee row."""
+    return FollowUpFacts(
+        birth_date=employee.birth_date,
+        entry_date=employee.entry_date,
+        category=employee.category,
+        apprentice=bool(employee.apprentice),
+        night_work=bool(employee.night_work),
+        exit_date=employee.exit_date,
+        ever_sir=employee.category == SIR,
+    )
+
+
+def planning_visit_type(rule_type: str, has_done_visit: bool) -> str:
+    """The planning visit type to book for a due visit of the rules."""
+    if rule_type == VIP:
+        return "vip_periodique" if has_done_visit else "vip_embauche"
+    return {
+        APTITUDE: "examen_sir",
+        INTERMEDIATE: "intermediaire_sir",
+        MID_CAREER: "mi_carriere",
+        POST_EXPOSURE: "post_exposition",
+        "demande": "a_la_demande",
+    }.get(rule_type, rule_type)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models.companies import ROLE_EMPLOYER, Company, Membership
-from models.employees import CATEGORY_SIA, CATEGORY_SIR, Employee
+from models.employees import Employee
 from models.planning import (
     ACTIVE_VISIT_STATUSES,
     REQUEST_REASONS,
@@ -25,7 +25,7 @@ from models.planning import (
     Visit,
 )
 from models.users import User
-from services import audit
+from services import audit, follow_up
 from services.outbox import queue_mail
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -239,33 +239,16 @@ class DueVisit:
 
 
 def suggest_next_visit(employee: Employee, visits: list[Visit], today: date) -> tuple[date | None, str]:
-    """(due date, visit type) for one employee. The one place to switch to
-    services.follow_up.next_visit_due once the follow-up rules are merged; until then a
-    simple local rule: no visit yet -> initial visit, else the periodic one."""
-    try:  # pragma: no cover - depends on the follow-up feature being merged
-        from services.follow_up import next_visit_due  # type: ignore[import-not-found]
-    except ImportError:
-        next_visit_due = None
-    if next_visit_due is not None:  # pragma: no cover
-        try:
-            due = next_visit_due(employee, visits, today)
-            due_date = getattr(due, "due_date", None) or getattr(due, "date", None)
-            visit_type = getattr(due, "visit_type", None) or getattr(due, "type", None)
-            if visit_type in VISIT_TYPES:
-                return due_date, visit_type
-        except Exception:  # noqa: BLE001,S110 - fall back to the local rule
-            pass
-    done = [v for v in visits if v.status in ("realisee", *ACTIVE_VISIT_STATUSES)]
-    if not done:
-        if employee.category == CATEGORY_SIR:
-            return employee.entry_date, "examen_sir"
-        months = 2 if employee.apprentice else 3
-        return employee.entry_date + timedelta(days=30 * months), "vip_embauche"
-    last = max(v.starts_at for v in done).date()
-    if employee.category == CATEGORY_SIR:
-        return last + timedelta(days=365 * 2), "intermediaire_sir"
-    years = 3 if employee.category == CATEGORY_SIA else 5
-    return last + timedelta(days=365 * years), "vip_periodique"
+    """(due date, visit type) for one employee, from the follow-up rules of services.follow_up.
+    A visit due "before assignment" is due at the entry date."""
+    done = [
+        follow_up.PastVisit(v.starts_at.astimezone(PARIS).date(), follow_up.RULE_TYPES.get(v.visit_type, v.visit_type))
+        for v in visits
+        if v.status == "realisee"
+    ]
+    due = follow_up.next_visit_due(follow_up.facts_of(employee), done, today)
+    due_date = employee.entry_date if due.due == follow_up.BEFORE_ASSIGNMENT else due.due
+    return due_date, follow_up.planning_visit_type(due.type, bool(done))
 
 
 def employees_due_first(scope_ids, today: date) -> list[DueVisit]:

@@ -14,16 +14,12 @@ from extensions import db
 from models.companies import Company
 from models.employees import CATEGORIES, Employee, EmployeeChange
 from services.follow_up import (
-    APTITUDE,
     BADGE_CLASSES,
     BADGE_OK,
-    INTERMEDIATE,
-    MID_CAREER,
-    POST_EXPOSURE,
-    VIP,
+    RULE_TYPES,
     DueVisit,
-    FollowUpFacts,
     PastVisit,
+    facts_of,
     next_visit_due,
     visit_status_badge,
 )
@@ -68,14 +64,6 @@ def visits_by_employee(employee_ids) -> dict[int, dict]:
 
 
 # Planning visit types -> the follow-up rules' types.
-RULE_TYPES = {
-    "vip_embauche": VIP,
-    "vip_periodique": VIP,
-    "examen_sir": APTITUDE,
-    "intermediaire_sir": INTERMEDIATE,
-    "mi_carriere": MID_CAREER,
-    "post_exposition": POST_EXPOSURE,
-}
 DONE_STATUS = "realisee"
 
 
@@ -104,18 +92,6 @@ class FollowUp:
     @property
     def badge_class(self) -> str:
         return BADGE_CLASSES.get(self.badge, "badge--info")
-
-
-def facts_of(employee) -> FollowUpFacts:
-    return FollowUpFacts(
-        birth_date=employee.birth_date,
-        entry_date=employee.entry_date,
-        category=employee.category,
-        apprentice=bool(employee.apprentice),
-        night_work=bool(employee.night_work),
-        exit_date=employee.exit_date,
-        ever_sir=employee.category == "SIR",
-    )
 
 
 def follow_up_of(employee, visit_info: dict | None, day: date) -> FollowUp:

@@ -379,9 +379,7 @@ def parse_size_bands(text: str) -> list[dict]:
         if not match:
             raise TariffError(f"size_bands : ligne {number} illisible (attendu « 1-10 : 110,00 »).")
         lo, hi, price = match.groups()
-        bands.append(
-            {"from": int(lo), "to": int(hi) if hi else None, "price": price.replace(",", ".")}
-        )
+        bands.append({"from": int(lo), "to": int(hi) if hi else None, "price": price.replace(",", ".")})
     return bands
 
 

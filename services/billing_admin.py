@@ -76,14 +76,18 @@ def has_sent_declarations(year: int) -> bool:
     )
 
 
+def frozen_message(year: int) -> str:
+    return (
+        f"Des déclarations {year} ont déjà été confirmées : la grille et la campagne de cette année "
+        "ne peuvent plus être modifiées."
+    )
+
+
 def save_tariff(year: int, data: dict, actor) -> TariffYear:
     """Create or replace `year`'s grid with the CLI's own validation (services.billing.set_tariff),
     refused once declarations of that year are confirmed (their invoices rest on it)."""
     if has_sent_declarations(year):
-        raise TariffError(
-            f"Des déclarations {year} ont déjà été confirmées : la grille et la campagne de cette année "
-            "ne peuvent plus être modifiées."
-        )
+        raise TariffError(frozen_message(year))
     return billing_service.set_tariff(year, data, actor=actor)
 
 

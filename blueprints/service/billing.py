@@ -46,6 +46,20 @@ AMOUNT = Regexp(r"^\s*\d{1,9}([.,]\d{1,2})?\s*$", message="Montant invalide (exe
 RATE = Regexp(r"^\s*\d{1,3}([.,]\d{1,2})?\s*$", message="Taux invalide (exemple : 20,00).")
 
 
+class FrenchSelectField(SelectField):
+    def pre_validate(self, form):
+        if self.data not in {choice[0] for choice in self.iter_choices()} and self.validate_choice:
+            raise ValidationError("Choisissez une valeur de la liste.")
+
+
+class FrenchIntegerField(IntegerField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Saisissez un nombre entier.") from None
+
+
 def _money_field(label: str, *, required: bool = False) -> StringField:
     first = InputRequired(REQUIRED) if required else Optional()
     return StringField(label, validators=[first, Length(max=15, message="Montant trop long."), single_line, AMOUNT])
@@ -54,11 +68,11 @@ def _money_field(label: str, *, required: bool = False) -> StringField:
 class TariffForm(FlaskForm):
     """Every field of a year's grid; the rules themselves are those of services.billing.set_tariff."""
 
-    year = IntegerField(
+    year = FrenchIntegerField(
         "Année",
         validators=[InputRequired(REQUIRED), NumberRange(2000, 2100, "Année entre 2000 et 2100.")],
     )
-    mode = SelectField(
+    mode = FrenchSelectField(
         "Mode de tarification",
         choices=[
             SelectChoice(MODE_PER_CATEGORY, "Prix par salarié selon la catégorie de suivi"),
@@ -73,7 +87,7 @@ class TariffForm(FlaskForm):
         "Tranches d'effectif (une par ligne : « 1-10 : 110,00 », la dernière ouverte : « 11- : 98,00 »)",
         validators=[Optional(), Length(max=2000, message="Texte trop long.")],
     )
-    size_band_method = SelectField(
+    size_band_method = FrenchSelectField(
         "Calcul par tranches",
         choices=[
             SelectChoice(BANDS_PROGRESSIVE, "Progressif : chaque tranche facture les salariés qu'elle contient"),
@@ -81,7 +95,7 @@ class TariffForm(FlaskForm):
         ],
     )
     entry_fee = _money_field("Droit d'entrée (€ HT)")
-    entry_fee_mode = SelectField(
+    entry_fee_mode = FrenchSelectField(
         "Droit d'entrée appliqué",
         choices=[
             SelectChoice(ENTRY_FEE_PER_COMPANY, "Une fois par nouvelle entreprise adhérente"),
@@ -93,14 +107,14 @@ class TariffForm(FlaskForm):
     vat_rate = StringField(
         "Taux de TVA (%)", validators=[InputRequired(REQUIRED), Length(max=6), single_line, RATE], default="20,00"
     )
-    reference_date = SelectField(
+    reference_date = FrenchSelectField(
         "Date de référence de l'effectif",
         choices=[
             SelectChoice("01-01", "1er janvier de l'année"),
             SelectChoice("12-31", "31 décembre de l'année précédente"),
         ],
     )
-    min_contract_days = IntegerField(
+    min_contract_days = FrenchIntegerField(
         "Ne compter que les contrats de plus de (jours)",
         validators=[Optional(), NumberRange(0, 3650, "Nombre de jours entre 0 et 3650.")],
         default=0,
@@ -114,7 +128,7 @@ class TariffForm(FlaskForm):
     campaign_closes_on = FrenchDateField(
         "Clôture de la campagne", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d"
     )
-    payment_due_days = IntegerField(
+    payment_due_days = FrenchIntegerField(
         "Délai de paiement (jours)",
         validators=[InputRequired(REQUIRED), NumberRange(0, 365, "Délai entre 0 et 365 jours.")],
         default=30,
@@ -231,7 +245,7 @@ class PaymentForm(FlaskForm):
         "Montant (€)",
         validators=[InputRequired(REQUIRED), Length(max=15, message="Montant trop long."), single_line, AMOUNT],
     )
-    method = SelectField(
+    method = FrenchSelectField(
         "Mode de paiement",
         choices=[SelectChoice(k, v) for k, v in PAYMENT_METHODS.items()],
         default="virement",
@@ -295,8 +309,8 @@ def _tariff_page(form, *, tariff=None, status=200, error=None, frozen=False):
         tariff=tariff,
         error=error,
         frozen=frozen,
+        frozen_message=billing_admin.frozen_message(tariff.year) if tariff else "",
         admin=is_admin(),
-        data=billing_service.tariff_to_dict(tariff) if tariff else None,
     )
 
 
@@ -349,11 +363,9 @@ def billing_tariff_update(year: int):
 def _save_tariff(form: TariffForm, tariff, valid: bool):
     frozen = tariff is not None and billing_admin.has_sent_declarations(tariff.year)
     if frozen:
-        error = (
-            f"Des déclarations {tariff.year} ont déjà été confirmées : la grille et la campagne de cette année "
-            "ne peuvent plus être modifiées."
+        return _tariff_page(
+            form, tariff=tariff, status=409, error=billing_admin.frozen_message(tariff.year), frozen=True
         )
-        return _tariff_page(form, tariff=tariff, status=409, error=error, frozen=True)
     if not valid:
         return _tariff_page(form, tariff=tariff, status=422, frozen=frozen)
     try:

@@ -133,7 +133,9 @@ def test_service_billing_tariff_errors_answer_422_in_french_with_input_kept(clie
         ({"mode": "size_bands", "size_bands": "1-10 : 5"}, "La dernière tranche doit être ouverte"),
         ({"campaign_opens_on": "31/02/2027"}, "Saisissez une date valide"),
         ({"payment_due_days": "-3"}, "Délai entre 0 et 365 jours."),
-        ({"entry_fee_mode": "whatever"}, "Not a valid choice"),
+        ({"payment_due_days": "abc"}, "Saisissez un nombre entier."),
+        ({"min_contract_days": "9" * 30}, "Nombre de jours entre 0 et 3650."),
+        ({"entry_fee_mode": "whatever"}, "Choisissez une valeur de la liste."),
         ({"price_si": "1\r\n2"}, "une seule ligne"),
         ({"price_si": "9" * 40}, "Montant trop long."),
     ]
@@ -264,7 +266,7 @@ def test_service_billing_payment_updates_the_employer_status(app, client, billed
         ({"amount": "12abc"}, "Montant invalide"),
         ({"amount": "10", "paid_on": "pas une date"}, "Saisissez une date valide"),
         ({"amount": "10", "paid_on": (billing.today() + timedelta(days=3)).isoformat()}, "dans le futur"),
-        ({"amount": "10", "method": "bitcoin"}, "Not a valid choice"),
+        ({"amount": "10", "method": "bitcoin"}, "Choisissez une valeur de la liste."),
         ({"amount": "10", "reference": "a\r\nBcc: x"}, "une seule ligne"),
     ):
         for headers in ({}, HX):

@@ -96,3 +96,21 @@ def payment_record(invoice_number: str, amount: str, paid_on: str | None, method
         f"Paiement enregistré sur {invoice_number} ; reste à payer "
         f"{billing_service.format_eur(invoice.amount_due)} ({status})."
     )
+
+
+reminders_cli = AppGroup("reminders", help="Reminders of overdue invoices.")
+billing_cli.add_command(reminders_cli)
+
+
+@reminders_cli.command("send")
+def reminders_send() -> None:
+    """Queue a reminder for every overdue invoice not reminded in the last 7 days (for cron)."""
+    from services import billing_admin
+
+    with write_intent():
+        run = billing_admin.send_overdue_reminders(None)
+        db.session.commit()
+    click.echo(
+        f"{run.sent} relance(s) envoyée(s) ; {run.skipped_recent} déjà relancée(s) depuis moins de 7 jours ; "
+        f"{run.skipped_no_address} sans adresse e-mail."
+    )

@@ -1,0 +1,156 @@
+"""Billing signals for other screens: back-office dashboard counts, member-page sections and the
+"À traiter" labels of "Mes entreprises". Importing this module registers the providers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+from models.billing import CREDIT_NOTE, Declaration, Invoice, TariffYear
+from services import attention, billing_admin, staff_dashboard
+from services import billing as billing_service
+
+MEMBER_ROWS = 10
+
+
+def _open_campaign(on: date) -> TariffYear | None:
+    return db.session.execute(
+        select(TariffYear)
+        .where(TariffYear.campaign_opens_on <= on, TariffYear.campaign_closes_on >= on)
+        .order_by(TariffYear.year.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+# --------------------------------------------------------------------------- back-office dashboard
+
+
+@staff_dashboard.register
+def billing_waiting() -> list[staff_dashboard.DashboardItem]:
+    """Members still to declare in the open campaign, and overdue invoices (three queries)."""
+    on = billing_service.today()
+    items = []
+    tariff = _open_campaign(on)
+    if tariff is not None:
+        items.append(
+            staff_dashboard.DashboardItem(
+                "declarations_missing",
+                f"Déclarations {tariff.year} manquantes",
+                billing_admin.count_not_declared(tariff.year),
+                endpoint="service.billing_declarations",
+                values={"annee": tariff.year},
+                order=40,
+            )
+        )
+    items.append(
+        staff_dashboard.DashboardItem(
+            "overdue_invoices",
+            "Factures en retard",
+            billing_admin.count_overdue(on),
+            endpoint="service.billing_invoices",
+            values={"statut": "en_retard"},
+            order=45,
+        )
+    )
+    return items
+
+
+# --------------------------------------------------------------------------- member page
+
+
+@staff_dashboard.register_member_section
+def member_declarations(company) -> staff_dashboard.MemberSection:
+    """The member's declarations, newest first."""
+    rows = db.session.execute(
+        select(Declaration)
+        .where(Declaration.company_id == company.id, Declaration.status.in_(billing_admin.SENT_STATUSES))
+        .order_by(Declaration.year.desc(), Declaration.version.desc())
+        .limit(MEMBER_ROWS)
+    ).scalars()
+    return staff_dashboard.MemberSection(
+        "declarations",
+        "Déclarations des effectifs",
+        [
+            staff_dashboard.SectionRow(
+                f"{d.year} – version {d.version}"
+                + (" (remplacée)" if d.status == billing_service.DECLARATION_SUPERSEDED else ""),
+                f"{d.headcount} salarié{'s' if d.headcount > 1 else ''}, {billing_service.format_eur(d.total_ttc)} TTC",
+                url_for("service.billing_declarations", annee=d.year, q=company.code),
+            )
+            for d in rows
+        ],
+        empty_text="Aucune déclaration confirmée.",
+        order=60,
+    )
+
+
+@staff_dashboard.register_member_section
+def member_invoices(company) -> staff_dashboard.MemberSection:
+    """The member's invoices with their payment status (two queries)."""
+    on = billing_service.today()
+    invoices = db.session.execute(
+        select(Invoice)
+        .where(Invoice.company_id == company.id)
+        .options(selectinload(Invoice.payments))
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+        .limit(MEMBER_ROWS)
+    ).scalars()
+    labels = {**billing_admin.INVOICE_STATUSES, "avoir": "Avoir"}
+    return staff_dashboard.MemberSection(
+        "invoices",
+        "Factures",
+        [
+            staff_dashboard.SectionRow(
+                f"{invoice.kind_label} {invoice.number}",
+                f"{billing_service.format_eur(invoice.total_ttc)} TTC, {labels[invoice.payment_status(on)].lower()}",
+                url_for("service.billing_invoice", invoice_id=invoice.id),
+            )
+            for invoice in invoices
+        ],
+        empty_text="Aucune facture.",
+        more_url=url_for("service.billing_invoices", code=company.code),
+        order=61,
+    )
+
+
+# --------------------------------------------------------------------------- "Mes entreprises"
+
+
+@attention.register
+def billing_attention(company_ids: list[int]) -> dict[int, list[str]]:
+    """ "Déclaration <year> à faire" during an open campaign without a confirmed declaration,
+    "Facture en retard" / "Facture à payer" for unpaid invoices: three queries for all ids."""
+    on = billing_service.today()
+    labels: dict[int, list[str]] = {}
+    tariff = _open_campaign(on)
+    if tariff is not None:
+        declared = set(
+            db.session.execute(
+                select(Declaration.company_id).where(
+                    Declaration.company_id.in_(company_ids),
+                    Declaration.year == tariff.year,
+                    Declaration.status.in_(billing_admin.SENT_STATUSES),
+                )
+            ).scalars()
+        )
+        for cid in company_ids:
+            if cid not in declared:
+                labels.setdefault(cid, []).append(f"Déclaration {tariff.year} à faire")
+    paid = billing_admin.paid_subquery()
+    rows = db.session.execute(
+        select(Invoice.company_id, func.min(Invoice.due_date))
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .where(
+            Invoice.company_id.in_(company_ids),
+            Invoice.kind != CREDIT_NOTE,
+            func.coalesce(paid.c.paid, 0) < Invoice.total_ttc,
+        )
+        .group_by(Invoice.company_id)
+    ).all()
+    for cid, earliest_due in rows:
+        labels.setdefault(cid, []).append("Facture en retard" if earliest_due < on else "Facture à payer")
+    return labels

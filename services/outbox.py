@@ -10,6 +10,7 @@ import base64
 import re
 
 from flask import current_app, render_template
+from jinja2 import TemplateNotFound
 
 from extensions import db
 from models.outbox import OutboxMessage
@@ -58,11 +59,7 @@ def queue_mail(
     text = render_template(f"email/{template}.txt", **ctx)
     try:
         html = render_template(f"email/{template}.html", **ctx)
-    except Exception as exc:  # TemplateNotFound only: a text-only message is fine
-        from jinja2 import TemplateNotFound
-
-        if not isinstance(exc, TemplateNotFound):
-            raise
+    except TemplateNotFound:  # a text-only message is fine
         html = None
     message = OutboxMessage(
         sender=_clean_header(current_app.config["MAIL_DEFAULT_SENDER"]),

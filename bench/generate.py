@@ -33,34 +33,188 @@ BIG_COMPANY_CODE = "00010"
 BIG_COMPANY_EMPLOYEES = 5_000
 
 SURNAMES = (
-    "Martin Bernard Thomas Petit Robert Richard Durand Dubois Moreau Laurent Simon Michel Lefebvre "
-    "Leroy Roux David Bertrand Morel Fournier Girard Bonnet Dupont Lambert Fontaine Rousseau Vincent "
-    "Muller Lefevre Faure Andre Mercier Blanc Guerin Boyer Garnier Chevalier Francois Legrand Gauthier "
-    "Garcia Perrin Robin Clement Morin Nicolas Henry Roussel Mathieu Gautier Masson Le Bihan Le Goff "
-    "Le Gall Le Roux Guillou Tanguy Kerouac Riou Le Floch Quere Cadiou Le Meur Prigent Jezequel"
-).split()
+    "Martin",
+    "Bernard",
+    "Thomas",
+    "Petit",
+    "Robert",
+    "Richard",
+    "Durand",
+    "Dubois",
+    "Moreau",
+    "Laurent",
+    "Simon",
+    "Michel",
+    "Lefebvre",
+    "Leroy",
+    "Roux",
+    "David",
+    "Bertrand",
+    "Morel",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Rousseau",
+    "Vincent",
+    "Muller",
+    "Lefevre",
+    "Faure",
+    "Andre",
+    "Mercier",
+    "Blanc",
+    "Guerin",
+    "Boyer",
+    "Garnier",
+    "Chevalier",
+    "Francois",
+    "Legrand",
+    "Gauthier",
+    "Garcia",
+    "Perrin",
+    "Robin",
+    "Clement",
+    "Morin",
+    "Nicolas",
+    "Henry",
+    "Roussel",
+    "Mathieu",
+    "Gautier",
+    "Masson",
+    "Le Bihan",
+    "Le Goff",
+    "Le Gall",
+    "Le Roux",
+    "Guillou",
+    "Tanguy",
+    "Kerouac",
+    "Riou",
+    "Le Floch",
+    "Quere",
+    "Cadiou",
+    "Le Meur",
+    "Prigent",
+    "Jezequel",
+)
 FIRST_NAMES = (
-    "Louis Gabriel Léo Raphaël Arthur Jules Adam Hugo Maël Lucas Paul Nathan Tom Sacha Noah Jade "
-    "Louise Emma Alice Ambre Lina Rose Chloé Mia Léa Anna Inès Julia Zoé Manon Camille Lucie Yann "
-    "Gwenaël Maëlle Nolwenn Erwan Soizic Loïc Tristan Anne Claire Marie Sophie Pierre Jean Michel"
-).split()
+    "Louis",
+    "Gabriel",
+    "Léo",
+    "Raphaël",
+    "Arthur",
+    "Jules",
+    "Adam",
+    "Hugo",
+    "Maël",
+    "Lucas",
+    "Paul",
+    "Nathan",
+    "Tom",
+    "Sacha",
+    "Noah",
+    "Jade",
+    "Louise",
+    "Emma",
+    "Alice",
+    "Ambre",
+    "Lina",
+    "Rose",
+    "Chloé",
+    "Mia",
+    "Léa",
+    "Anna",
+    "Inès",
+    "Julia",
+    "Zoé",
+    "Manon",
+    "Camille",
+    "Lucie",
+    "Yann",
+    "Gwenaël",
+    "Maëlle",
+    "Nolwenn",
+    "Erwan",
+    "Soizic",
+    "Loïc",
+    "Tristan",
+    "Anne",
+    "Claire",
+    "Marie",
+    "Sophie",
+    "Pierre",
+    "Jean",
+    "Michel",
+)
 JOBS = (
-    "Technicien", "Vendeur", "Comptable", "Cuisinier", "Maçon", "Aide-soignant", "Chauffeur",
-    "Assistante de direction", "Électricien", "Agent d'entretien", "Serveur", "Infirmier",
-    "Mécanicien", "Boulanger", "Commercial", "Plombier", "Magasinier", "Ouvrier agricole",
+    "Technicien",
+    "Vendeur",
+    "Comptable",
+    "Cuisinier",
+    "Maçon",
+    "Aide-soignant",
+    "Chauffeur",
+    "Assistante de direction",
+    "Électricien",
+    "Agent d'entretien",
+    "Serveur",
+    "Infirmier",
+    "Mécanicien",
+    "Boulanger",
+    "Commercial",
+    "Plombier",
+    "Magasinier",
+    "Ouvrier agricole",
 )
 CITIES = (
-    ("22000", "Saint-Brieuc"), ("22100", "Dinan"), ("22300", "Lannion"), ("22200", "Guingamp"),
-    ("22400", "Lamballe"), ("22600", "Loudéac"), ("22500", "Paimpol"), ("22700", "Perros-Guirec"),
+    ("22000", "Saint-Brieuc"),
+    ("22100", "Dinan"),
+    ("22300", "Lannion"),
+    ("22200", "Guingamp"),
+    ("22400", "Lamballe"),
+    ("22600", "Loudéac"),
+    ("22500", "Paimpol"),
+    ("22700", "Perros-Guirec"),
 )
 NAME_WORDS = (
-    "Boulangerie Garage Transports Menuiserie Cabinet Ferme Hôtel Restaurant Pharmacie Atelier "
-    "Bâtiment Services Conseil Imprimerie Laboratoire Coopérative Maison Société Clinique Jardins"
-).split()
+    "Boulangerie",
+    "Garage",
+    "Transports",
+    "Menuiserie",
+    "Cabinet",
+    "Ferme",
+    "Hôtel",
+    "Restaurant",
+    "Pharmacie",
+    "Atelier",
+    "Bâtiment",
+    "Services",
+    "Conseil",
+    "Imprimerie",
+    "Laboratoire",
+    "Coopérative",
+    "Maison",
+    "Société",
+    "Clinique",
+    "Jardins",
+)
 NAME_TAILS = (
-    "de l'Arguenon du Trieux de la Rance du Goëlo de Penthièvre Armor Bretagne de la Baie "
-    "des Côtes du Léguer de Bréhat d'Erquy du Cap Fréhel du Mené"
-).split(" ")
+    "de l'Arguenon",
+    "du Trieux",
+    "de la Rance",
+    "du Goëlo",
+    "de Penthièvre",
+    "Armor",
+    "Bretagne",
+    "de la Baie",
+    "des Côtes",
+    "du Léguer",
+    "de Bréhat",
+    "d'Erquy",
+    "du Cap Fréhel",
+    "du Mené",
+)
 
 
 def sizes(scale: float) -> dict[str, int]:
@@ -201,19 +355,58 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                 pc, city = CITIES[cid % len(CITIES)]
                 city_of[cid] = (pc, city)
                 code = f"{cid + 9:05d}"
-                yield (cid, code, None, company_name(rng), f"{cid:014d}", "4711D", f"{cid} rue du Port",
-                       pc, city, t, now_ts, now_ts)
+                yield (
+                    cid,
+                    code,
+                    None,
+                    company_name(rng),
+                    f"{cid:014d}",
+                    "4711D",
+                    f"{cid} rue du Port",
+                    pc,
+                    city,
+                    t,
+                    now_ts,
+                    now_ts,
+                )
             for sid, parent in zip(site_ids, site_parents, strict=True):
                 pc, city = CITIES[sid % len(CITIES)]
-                yield (sid, f"{parent + 9:05d}-1", parent, company_name(rng), f"{sid:014d}", "4711D",
-                       f"{sid} avenue de la Mer", pc, city, t, now_ts, now_ts)
+                yield (
+                    sid,
+                    f"{parent + 9:05d}-1",
+                    parent,
+                    company_name(rng),
+                    f"{sid:014d}",
+                    "4711D",
+                    f"{sid} avenue de la Mer",
+                    pc,
+                    city,
+                    t,
+                    now_ts,
+                    now_ts,
+                )
 
-        step("companies", lambda: w.write(
+        step(
             "companies",
-            ["id", "code", "parent_id", "name", "siret", "naf", "address", "postal_code", "city", "active",
-             "created_at", "updated_at"],
-            companies(),
-        ))
+            lambda: w.write(
+                "companies",
+                [
+                    "id",
+                    "code",
+                    "parent_id",
+                    "name",
+                    "siret",
+                    "naf",
+                    "address",
+                    "postal_code",
+                    "city",
+                    "active",
+                    "created_at",
+                    "updated_at",
+                ],
+                companies(),
+            ),
+        )
 
         # ---------------------------------------------------------------- users + memberships
         t0 = time.perf_counter()
@@ -227,18 +420,57 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
             f, t = w.flag(False), w.flag(True)
             for uid in employer_ids:
                 code = f"{uid + 9:05d}"
-                yield (uid, f"employeur{code}@bench.test", rng.choice(SURNAMES), rng.choice(FIRST_NAMES),
-                       "Gérant", "member", pw_hash, f, 0, t, now_ts, now_ts)
+                yield (
+                    uid,
+                    f"employeur{code}@bench.test",
+                    rng.choice(SURNAMES),
+                    rng.choice(FIRST_NAMES),
+                    "Gérant",
+                    "member",
+                    pw_hash,
+                    f,
+                    0,
+                    t,
+                    now_ts,
+                    now_ts,
+                )
             for n, uid in enumerate(accountant_ids):
-                yield (uid, f"tiers{n:04d}@bench.test", rng.choice(SURNAMES), rng.choice(FIRST_NAMES),
-                       "Expert-comptable", "member", pw_hash, f, 0, t, now_ts, now_ts)
+                yield (
+                    uid,
+                    f"tiers{n:04d}@bench.test",
+                    rng.choice(SURNAMES),
+                    rng.choice(FIRST_NAMES),
+                    "Expert-comptable",
+                    "member",
+                    pw_hash,
+                    f,
+                    0,
+                    t,
+                    now_ts,
+                    now_ts,
+                )
 
-        step("users", lambda: w.write(
+        step(
             "users",
-            ["id", "email", "last_name", "first_name", "job_title", "kind", "password_hash",
-             "must_change_password", "failed_logins", "active", "created_at", "updated_at"],
-            users(),
-        ))
+            lambda: w.write(
+                "users",
+                [
+                    "id",
+                    "email",
+                    "last_name",
+                    "first_name",
+                    "job_title",
+                    "kind",
+                    "password_hash",
+                    "must_change_password",
+                    "failed_logins",
+                    "active",
+                    "created_at",
+                    "updated_at",
+                ],
+                users(),
+            ),
+        )
 
         def memberships():
             mid = 0
@@ -256,9 +488,12 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                     mid += 1
                     yield (mid, uid, cid, "tiers_declarant", now_ts, 0)
 
-        step("memberships", lambda: w.write(
-            "memberships", ["id", "user_id", "company_id", "role", "created_at", "grants"], memberships()
-        ))
+        step(
+            "memberships",
+            lambda: w.write(
+                "memberships", ["id", "user_id", "company_id", "role", "created_at", "grants"], memberships()
+            ),
+        )
 
         # ---------------------------------------------------------------- employees
         n_employees = size["employees"]
@@ -274,31 +509,85 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                 left = rng.random() < 0.1
                 entry = anchor - timedelta(days=rng.randint(30, 9000))
                 exit_date = anchor - timedelta(days=rng.randint(1, 25)) if left else None
-                yield (eid, cid, rng.choice(SURNAMES).upper(), rng.choice(FIRST_NAMES),
-                       "F" if eid % 2 else "M", w.day(date(1960, 1, 1) + timedelta(days=rng.randint(0, 16000))),
-                       w.day(entry), "01" if rng.random() < 0.8 else "02", f, f, rng.choice(JOBS),
-                       '["amiante"]' if sir else "[]", f, f, "SIR" if sir else "SI", w.day(exit_date),
-                       "Démission" if left else None, now_ts, now_ts)
+                yield (
+                    eid,
+                    cid,
+                    rng.choice(SURNAMES).upper(),
+                    rng.choice(FIRST_NAMES),
+                    "F" if eid % 2 else "M",
+                    w.day(date(1960, 1, 1) + timedelta(days=rng.randint(0, 16000))),
+                    w.day(entry),
+                    "01" if rng.random() < 0.8 else "02",
+                    f,
+                    f,
+                    rng.choice(JOBS),
+                    '["amiante"]' if sir else "[]",
+                    f,
+                    f,
+                    "SIR" if sir else "SI",
+                    w.day(exit_date),
+                    "Démission" if left else None,
+                    now_ts,
+                    now_ts,
+                )
 
-        step("employees", lambda: w.write(
+        step(
             "employees",
-            ["id", "company_id", "birth_name", "first_names", "sex", "birth_date", "entry_date",
-             "contract_nature", "contract_suspended", "apprentice", "job_title", "risks", "night_work",
-             "rqth", "category", "exit_date", "exit_reason", "created_at", "updated_at"],
-            employees(),
-        ))
+            lambda: w.write(
+                "employees",
+                [
+                    "id",
+                    "company_id",
+                    "birth_name",
+                    "first_names",
+                    "sex",
+                    "birth_date",
+                    "entry_date",
+                    "contract_nature",
+                    "contract_suspended",
+                    "apprentice",
+                    "job_title",
+                    "risks",
+                    "night_work",
+                    "rqth",
+                    "category",
+                    "exit_date",
+                    "exit_reason",
+                    "created_at",
+                    "updated_at",
+                ],
+                employees(),
+            ),
+        )
 
         # ---------------------------------------------------------------- centres, professionals, slots
-        step("centres", lambda: w.write(
-            "centres", ["id", "name", "address", "postal_code", "city"],
-            ((i + 1, f"Centre de {city}", f"{i + 3} rue de la Santé", pc, city) for i, (pc, city) in enumerate(CITIES)),
-        ))
+        step(
+            "centres",
+            lambda: w.write(
+                "centres",
+                ["id", "name", "address", "postal_code", "city"],
+                (
+                    (i + 1, f"Centre de {city}", f"{i + 3} rue de la Santé", pc, city)
+                    for i, (pc, city) in enumerate(CITIES)
+                ),
+            ),
+        )
         n_pros = max(4, min(120, size["slots"] // 2000))
-        step("professionals", lambda: w.write(
-            "professionals", ["id", "name", "kind"],
-            ((i, f"{'Dr' if i % 3 else 'IDEST'} {rng.choice(FIRST_NAMES)} {SURNAMES[i % len(SURNAMES)]} {i}",
-              "medecin" if i % 3 else "infirmier") for i in range(1, n_pros + 1)),
-        ))
+        step(
+            "professionals",
+            lambda: w.write(
+                "professionals",
+                ["id", "name", "kind"],
+                (
+                    (
+                        i,
+                        f"{'Dr' if i % 3 else 'IDEST'} {rng.choice(FIRST_NAMES)} {SURNAMES[i % len(SURNAMES)]} {i}",
+                        "medecin" if i % 3 else "infirmier",
+                    )
+                    for i in range(1, n_pros + 1)
+                ),
+            ),
+        )
         # 8 half-hour slots a weekday per professional, half of the days before the anchor.
         n_slots = size["slots"]
         days_needed = -(-n_slots // (n_pros * 8))
@@ -321,11 +610,22 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                     reserved = rng.choice(member_ids) if rng.random() < 0.1 else None
                     slot_rows.append((sid, start, 1 + pro % len(CITIES), pro, reserved))
 
-        step("slots", lambda: w.write(
-            "slots", ["id", "starts_at", "duration_minutes", "centre_id", "professional_id", "reserved_company_id",
-                      "created_at"],
-            ((s[0], w.ts(s[1]), 30, s[2], s[3], s[4], now_ts) for s in slot_rows),
-        ))
+        step(
+            "slots",
+            lambda: w.write(
+                "slots",
+                [
+                    "id",
+                    "starts_at",
+                    "duration_minutes",
+                    "centre_id",
+                    "professional_id",
+                    "reserved_company_id",
+                    "created_at",
+                ],
+                ((s[0], w.ts(s[1]), 30, s[2], s[3], s[4], now_ts) for s in slot_rows),
+            ),
+        )
 
         # ---------------------------------------------------------------- visits
         n_visits = size["visits"]
@@ -337,7 +637,7 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
         def visits():
             vid = 0
             f = w.flag(False)
-            for s in booked[: n_visits]:
+            for s in booked[:n_visits]:
                 vid += 1
                 # One booked slot in ten goes to the big company, so its planning has a full week.
                 eid = rng.randint(1, big_employees) if rng.random() < 0.1 else rng.randint(1, n_employees)
@@ -351,13 +651,27 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                 status = "realisee" if rng.random() < 0.9 else rng.choice(("annulee", "absence_excusee"))
                 yield (vid, cid, eid, None, None, w.ts(start), rng.choice(types), status, f, now_ts, now_ts)
 
-        step("visits", lambda: w.write(
+        step(
             "visits",
-            ["id", "company_id", "employee_id", "slot_id", "active_slot_id", "starts_at", "visit_type", "status",
-             "proposed_by_service", "created_at", "updated_at"],
-            visits(),
-        ))
-        del slot_rows, future, booked
+            lambda: w.write(
+                "visits",
+                [
+                    "id",
+                    "company_id",
+                    "employee_id",
+                    "slot_id",
+                    "active_slot_id",
+                    "starts_at",
+                    "visit_type",
+                    "status",
+                    "proposed_by_service",
+                    "created_at",
+                    "updated_at",
+                ],
+                visits(),
+            ),
+        )
+        slot_rows.clear()
 
         # ---------------------------------------------------------------- invoices (billing feature)
         loaded = ["companies", "users", "memberships", "employees", "centres", "professionals", "slots", "visits"]
@@ -421,7 +735,7 @@ def _generic_fill(w: Writer, engine, table_name: str, count: int, company_ids, a
         if isinstance(typ, satypes.Boolean):
             maker = lambda i, cid: w.flag(False)  # noqa: E731
         elif isinstance(typ, satypes.Integer):
-            maker = lambda i, cid: 2020 + i % 6 if "year" in name else i % 1000  # noqa: E731
+            maker = lambda i, cid, yr="year" in name: 2020 + i % 6 if yr else i % 1000  # noqa: E731
         elif isinstance(typ, satypes.Numeric):
             maker = lambda i, cid: (str if w.dialect == "sqlite" else Decimal)(f"{100 + (i * 37) % 5000}.00")  # noqa: E731
         elif isinstance(typ, satypes.DateTime):
@@ -433,7 +747,7 @@ def _generic_fill(w: Writer, engine, table_name: str, count: int, company_ids, a
         elif isinstance(typ, satypes.String | satypes.Text):
             length = getattr(typ, "length", None) or 40
             if "status" in name:
-                maker = lambda i, cid: "payee"[:length]  # noqa: E731
+                maker = lambda i, cid, n=length: "payee"[:n]  # noqa: E731
             else:
                 maker = lambda i, cid, n=length: f"F{i:08d}"[:n]  # noqa: E731
         else:
@@ -455,8 +769,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="an EMPTY database (schema is created)")
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--anchor", type=date.fromisoformat, default=None,
-                        help="the 'today' of the data set (default: Monday of the current week)")
+    parser.add_argument(
+        "--anchor",
+        type=date.fromisoformat,
+        default=None,
+        help="the 'today' of the data set (default: Monday of the current week)",
+    )
     parser.add_argument("--json", help="write the summary (counts, timings, credentials) to this file")
     args = parser.parse_args(argv)
     os.environ.setdefault("PORTAIL_ENV", "testing")
@@ -466,7 +784,7 @@ def main(argv: list[str] | None = None) -> int:
     summary["database_url"] = args.database_url
     print(f"Loaded in {summary['timings']['total']:.1f} s (target at scale 1.0: < 600 s)")
     creds = summary["credentials"]
-    print("Known credentials (password for every user: %r):" % creds["password"])
+    print(f"Known credentials (password for every user: {creds['password']!r}):")
     print(f"  employer of the {BIG_COMPANY_EMPLOYEES}-employee company {creds['big_company']}: {creds['employer']}")
     print(f"  accountant with 300 companies: {creds['accountant']}")
     if args.json:

@@ -294,10 +294,10 @@ class Writer:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1)) FROM {table}"
                 )
             self.raw.commit()
-            old = self.raw.autocommit
-            self.raw.autocommit = True
-            cur.execute("VACUUM ANALYZE")
-            self.raw.autocommit = old
+            driver = self.raw.driver_connection
+            driver.autocommit = True
+            driver.execute("VACUUM ANALYZE")
+            driver.autocommit = False
         else:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("ANALYZE")

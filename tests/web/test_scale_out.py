@@ -25,7 +25,10 @@ from tests.factories import make_company, make_member
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Database 15 (14 for the second xdist worker...): each worker flushes only its own.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_WORKER_INDEX = int("".join(c for c in _WORKER if c.isdigit()) or 0)
+REDIS_URL = f"redis://127.0.0.1:6379/{15 - _WORKER_INDEX % 8}"
 SECRET = "scale-out-test-secret-key-0123456789-abcdef"
 
 
@@ -210,25 +213,79 @@ def test_logout_on_one_server_is_effective_on_the_other(servers):
         assert status in (302, 401), status
 
 
-def test_failure_counters_are_shared_through_the_database(servers, app, database_url):
-    """Failures counted by one app instance lock the code for another instance (another
-    process in production): the counters live in the shared database, not in memory."""
-    from app import create_app
+def _form_post(server, page: str, fields: dict, cookie: str | None = None):
+    """GET `page` on `server` for a CSRF token and cookie, then POST the form there."""
+    from urllib.parse import urlencode
+
+    status, headers, html = server.get(page, {"Cookie": cookie} if cookie else {})
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    fresh = [v for k, v in headers if k.lower() == "set-cookie" and v.startswith("portail_session=")]
+    cookie = fresh[-1].split(";", 1)[0] if fresh else cookie
+    body = urlencode({**fields, "csrf_token": token.group(1)})
+    status, _, html = _request(
+        server.port, page, {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}, "POST", body
+    )
+    return status, html, cookie
+
+
+def test_failure_limits_are_global(servers, database_url):
+    """Five wrong n° télédéclarant on one server lock the code on the other: the counters live
+    in the shared database, not in a process."""
     from services.company_credentials import CompanyCredentialError, verify_company_credentials
 
+    a, b, _ = servers
     company = make_company(teledeclarant="ABCD-EFGH-JKMN")
     db.session.commit()
-    for _ in range(5):
-        with pytest.raises(CompanyCredentialError):
-            verify_company_credentials(company.code, "WRONG-WRON-GWRO", ip="198.51.100.7")
-        db.session.commit()
-    other = create_app({"CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
-    with other.app_context():
-        with pytest.raises(CompanyCredentialError) as locked:
-            verify_company_credentials(company.code, "ABCD-EFGH-JKMN", ip="203.0.113.9")
-        assert locked.value.locked
-        db.session.commit()
-        db.engine.dispose()
+    if "signup.start" in current_app.view_functions:
+        from flask import url_for
+
+        with current_app.test_request_context():
+            page = url_for("signup.start")
+        for _ in range(5):
+            status, _, _ = _form_post(a, page, {"code": company.code, "number": "WRONG-WRON-GWRO"})
+            assert status in (422, 429)
+        status, html, _ = _form_post(b, page, {"code": company.code, "number": "ABCD-EFGH-JKMN"})
+        assert status == 429
+        assert "Trop de tentatives" in html
+    else:  # the route is not in this tree: two app instances on the shared database
+        from app import create_app
+
+        for _ in range(5):
+            with pytest.raises(CompanyCredentialError):
+                verify_company_credentials(company.code, "WRONG-WRON-GWRO", ip="198.51.100.7")
+            db.session.commit()
+        other = create_app({"CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
+        with other.app_context():
+            with pytest.raises(CompanyCredentialError) as locked:
+                verify_company_credentials(company.code, "ABCD-EFGH-JKMN", ip="203.0.113.9")
+            assert locked.value.locked
+            db.session.rollback()
+            db.engine.dispose()
+
+
+def test_request_rate_limit_is_global(servers):
+    """Flask-Limiter counts in Redis: the per-IP limit of the login form (30 per minute) used
+    up on one server answers 429 on the other."""
+    import redis
+
+    if "auth.login_email" not in current_app.view_functions:
+        pytest.skip("no rate-limited login form in this tree (see the Redis limiter test below)")
+    from flask import url_for
+
+    with current_app.test_request_context():
+        page = url_for("auth.login")
+    a, b, _ = servers
+    r = redis.Redis.from_url(REDIS_URL)
+    r.flushdb()
+    try:
+        status, html, cookie = _form_post(a, page, {"email": "personne@portail-bench.fr"})
+        assert status == 200, html[:300]
+        statuses = [_form_post(a, page, {"email": "personne@portail-bench.fr"}, cookie)[0] for _ in range(29)]
+        assert 429 not in statuses
+        status, _, _ = _form_post(b, page, {"email": "personne@portail-bench.fr"}, cookie)
+        assert status == 429
+    finally:
+        r.flushdb()  # the other tests post forms from the same address
 
 
 def test_rate_limits_are_shared_through_redis(servers, database_url):

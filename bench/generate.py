@@ -19,6 +19,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -261,9 +262,28 @@ class Writer:
     def flag(self, value: bool):
         return int(value) if self.dialect == "sqlite" else value
 
+    def _plain_indexes(self, table: str) -> list[tuple[str, list[str]]]:
+        """Non-unique indexes on plain columns: dropped during the load, rebuilt after (an
+        index built once over sorted data is much cheaper than one grown row by row)."""
+        from sqlalchemy import inspect
+
+        found = []
+        with warnings.catch_warnings():  # expression indexes (users.email) are skipped: fine
+            warnings.simplefilter("ignore")
+            reflected = inspect(self.engine).get_indexes(table)
+        for ix in reflected:
+            columns = ix.get("column_names") or []
+            if ix.get("unique") or not columns or any(c is None for c in columns) or ix.get("expressions"):
+                continue
+            found.append((ix["name"], columns))
+        return found
+
     def write(self, table: str, columns: list[str], rows) -> int:
         n = 0
+        indexes = self._plain_indexes(table)
         cur = self.raw.cursor()
+        for name, _cols in indexes:
+            cur.execute(f"DROP INDEX {name}")
         if self.dialect == "sqlite":
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             batch = []
@@ -281,6 +301,8 @@ class Writer:
                 for row in rows:
                     copy.write_row(row)
                     n += 1
+        for name, cols in indexes:
+            cur.execute(f"CREATE INDEX {name} ON {table} ({', '.join(cols)})")
         cur.close()
         self.raw.commit()
         self.counts[table] = self.counts.get(table, 0) + n

@@ -10,7 +10,9 @@ def register(app: Flask) -> None:
     from cli.adherents import adherents
     from cli.demo import demo
     from cli.outbox import outbox
+    from cli.staff import staff_cli
 
     app.cli.add_command(adherents)
     app.cli.add_command(outbox)
     app.cli.add_command(demo)
+    app.cli.add_command(staff_cli)

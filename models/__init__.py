@@ -5,6 +5,7 @@ from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Mem
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
 from models.planning import AppointmentRequest, Centre, Professional, Slot, Visit
+from models.staff import StaffRecoveryCode
 from models.throttle import ThrottleCounter
 from models.users import LoginSession, User
 
@@ -24,6 +25,7 @@ __all__ = [
     "ROLES",
     "ROLE_ACCOUNTANT",
     "ROLE_EMPLOYER",
+    "StaffRecoveryCode",
     "ThrottleCounter",
     "User",
 ]

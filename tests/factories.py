@@ -83,3 +83,20 @@ def make_employee(company: Company, **fields) -> Employee:
     db.session.add(employee)
     db.session.flush()
     return employee
+
+
+# --- Espace service (staff back office) ---
+
+
+def enrol_totp(user: User) -> str:
+    """Give a staff user a confirmed TOTP second factor; returns the secret (base32)."""
+    import pyotp
+
+    from models.base import utcnow
+    from services.totp import encrypt_secret
+
+    secret = pyotp.random_base32()
+    user.totp_secret_encrypted = encrypt_secret(secret)
+    user.totp_enabled_at = utcnow()
+    db.session.flush()
+    return secret

@@ -1,0 +1,7 @@
+"""Espace service: the staff back office (/service), reachable by staff accounts only."""
+
+from flask import Blueprint
+
+bp = Blueprint("service", __name__, url_prefix="/service")
+
+from blueprints.service import routes, team, two_factor  # noqa: E402,F401

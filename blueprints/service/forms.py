@@ -1,0 +1,99 @@
+"""Back-office forms: second factor, sites, n° télédéclarant letter, staff accounts, audit."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from stdnum.fr import siret as siret_check
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from services.staff import STAFF_ROLES, clean_siret
+
+
+def single_line(form, field):
+    if field.data and any(c in field.data for c in "\r\n\x00"):
+        raise ValidationError("Ce champ doit tenir sur une seule ligne.")
+
+
+REQUIRED = "Ce champ est obligatoire."
+
+
+class FrenchDateField(DateField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Saisissez une date valide (jj/mm/aaaa).") from None
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code de vérification",
+        validators=[DataRequired(REQUIRED), Length(max=20, message="Le code est trop long."), single_line],
+    )
+
+
+class StartEnrolmentForm(FlaskForm):
+    """Only the CSRF token: starting the enrolment is a POST."""
+
+
+class SiteForm(FlaskForm):
+    name = StringField("Nom du site", validators=[DataRequired(REQUIRED), Length(max=200), single_line])
+    city = StringField("Ville", validators=[DataRequired(REQUIRED), Length(max=100), single_line])
+    address = StringField("Adresse", validators=[Optional(), Length(max=300), single_line])
+    postal_code = StringField("Code postal", validators=[Optional(), Length(max=10), single_line])
+    siret = StringField("SIRET", validators=[Optional(), Length(max=20), single_line])
+
+    def validate_siret(self, field):
+        value = clean_siret(field.data)
+        if value and not siret_check.is_valid(value):
+            raise ValidationError("Le SIRET n'est pas valide (14 chiffres, clé de contrôle).")
+
+
+class RenewTeledeclarantForm(FlaskForm):
+    confirm = BooleanField(
+        "Je confirme : l'ancien n° télédéclarant cessera de fonctionner immédiatement",
+        validators=[DataRequired("Cochez la case pour confirmer.")],
+    )
+
+
+ROLE_CHOICES = [SelectChoice(value, label) for value, label in STAFF_ROLES.items()]
+
+
+class StaffCreateForm(FlaskForm):
+    email = EmailField(
+        "Adresse e-mail",
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=254),
+            single_line,
+            Email("Saisissez une adresse e-mail valide.", check_deliverability=False),
+        ],
+    )
+    first_name = StringField("Prénom", validators=[DataRequired(REQUIRED), Length(max=100), single_line])
+    last_name = StringField("Nom", validators=[DataRequired(REQUIRED), Length(max=100), single_line])
+    role = SelectField("Rôle", choices=ROLE_CHOICES, default="agent")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Rôle", choices=ROLE_CHOICES)
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (deactivate, reactivate, reset): CSRF only."""
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter form
+
+    code = StringField("Code adhérent", validators=[Optional(), Length(max=9), single_line])
+    email = StringField("E-mail de l'utilisateur", validators=[Optional(), Length(max=254), single_line])
+    action = StringField("Action", validators=[Optional(), Length(max=60), single_line])
+    start = FrenchDateField("Du", validators=[Optional()], format="%Y-%m-%d")
+    end = FrenchDateField("Au", validators=[Optional()], format="%Y-%m-%d")
+
+    def validate_end(self, field):
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError("La date de fin doit suivre la date de début.")

@@ -91,6 +91,7 @@ def _init_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
+    from blueprints.billing import bp as billing_bp
     from blueprints.companies import bp as companies_bp
     from blueprints.public import bp as public_bp
     from blueprints.service import bp as service_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(signup_bp)
     app.register_blueprint(service_bp)
+    app.register_blueprint(billing_bp)
     if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
         from blueprints.devmail import bp as devmail_bp
 

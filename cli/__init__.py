@@ -8,6 +8,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Attach every CLI group to the app."""
     from cli.adherents import adherents
+    from cli.billing import billing_cli
     from cli.demo import demo
     from cli.outbox import outbox
     from cli.staff import staff_cli
@@ -16,3 +17,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox)
     app.cli.add_command(demo)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(billing_cli)

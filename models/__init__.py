@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from models.audit import AuditEvent
+from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceSequence, Payment, TariffYear
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
@@ -17,15 +18,22 @@ __all__ = [
     "Visit",
     "AuditEvent",
     "Company",
+    "Declaration",
+    "Document",
     "Employee",
     "EmployeeChange",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSequence",
     "LoginSession",
     "Membership",
     "OutboxMessage",
+    "Payment",
     "ROLES",
     "ROLE_ACCOUNTANT",
     "ROLE_EMPLOYER",
     "StaffRecoveryCode",
     "ThrottleCounter",
+    "TariffYear",
     "User",
 ]

@@ -100,3 +100,47 @@ def enrol_totp(user: User) -> str:
     user.totp_enabled_at = utcnow()
     db.session.flush()
     return secret
+# --------------------------------------------------------------------------- billing
+
+
+def make_tariff(year: int | None = None, **overrides):
+    """A per-category grid (SI 94,80 / SIA 138 / SIR 162,60 HT, TVA 20 %) whose campaign is open
+    today unless `campaign` says otherwise; `overrides` use the JSON format of docs/BILLING.md."""
+    from datetime import timedelta
+
+    from services.billing import set_tariff, today
+
+    now = today()
+    year = year or now.year
+    data = {
+        "mode": "per_category",
+        "prices": {"SI": "94.80", "SIA": "138.00", "SIR": "162.60", "apprenti": None},
+        "vat_rate": "20.00",
+        "reference_date": f"{year}-01-01",
+        "counting": {"min_contract_days": 0, "exclude_interim": True, "include_suspended": True},
+        "campaign": {
+            "opens_on": (now - timedelta(days=10)).isoformat(),
+            "closes_on": (now + timedelta(days=30)).isoformat(),
+        },
+        "payment_due_days": 30,
+    }
+    data.update(overrides)
+    return set_tariff(year, data)
+
+
+def make_declaration_company(code: str | None = None, **fields):
+    """The issue's company: 12 employees, 2 of them SIR, one gone before the reference date
+    (1 January of this year) and one interim worker: 10 count (8 SI + 2 SIR)."""
+    from datetime import date as _date
+
+    from services.billing import today
+
+    year = today().year
+    company = make_company(code, **fields)
+    for i in range(8):
+        make_employee(company, birth_name=f"Salarie{i:02d}", first_names="Anne")
+    for i in range(2):
+        make_employee(company, birth_name=f"Soudeur{i}", first_names="Paul", category="SIR", risks=["amiante"])
+    make_employee(company, birth_name="Parti", first_names="Jean", exit_date=_date(year - 1, 11, 30))
+    make_employee(company, birth_name="Interimaire", first_names="Luc", contract_nature="03")
+    return company

@@ -1,0 +1,32 @@
+"""Ma cotisation (annual headcount declaration) and Mon espace documentaire (invoices, documents)."""
+
+from flask import Blueprint
+
+from blueprints.navigation import Rubrique, register
+
+bp = Blueprint("billing", __name__)
+
+register(
+    Rubrique(
+        key="documents",
+        label="Mon espace documentaire",
+        endpoint="billing.documents",
+        description="Consulter vos factures",
+        right="invoices",
+        order=20,
+        icon="📄",
+    )
+)
+register(
+    Rubrique(
+        key="cotisation",
+        label="Ma cotisation",
+        endpoint="billing.cotisation",
+        description="Faire votre déclaration annuelle des effectifs",
+        right="declaration",
+        order=50,
+        icon="€",
+    )
+)
+
+from blueprints.billing import routes  # noqa: E402,F401

@@ -1,0 +1,372 @@
+"""Ma cotisation and Mon espace documentaire: thin views over services.billing."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, make_response, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import distinct, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from blueprints.billing import bp
+from blueprints.billing.forms import CategoryForm, ConfirmForm, DepartureForm, DocumentFilterForm, HireForm, choices
+from blueprints.htmx import hx_redirect, is_htmx, render
+from blueprints.scoping import company_view
+from extensions import db
+from models.billing import BILLING_DOC_KINDS, DOC_KINDS, PAYMENT_METHODS, Document
+from models.employees import CATEGORIES, CONTRACT_NATURES, Employee
+from services import audit
+from services import billing as billing_service
+from services.access import has_right
+
+DOCUMENTS_PER_PAGE = 25
+STATUS_BADGES = {
+    "payee": ("Payée", "badge--ok"),
+    "partielle": ("Partiellement payée", "badge--todo"),
+    "a_payer": ("À payer", "badge--info"),
+    "en_retard": ("En retard", "badge--late"),
+    "avoir": ("Avoir", "badge--info"),
+}
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+@bp.app_template_filter("eur")
+def eur_filter(value) -> str:
+    return billing_service.format_eur(value)
+
+
+@bp.app_template_filter("date_fr")
+def date_fr_filter(value) -> str:
+    """2027-01-01 -> "1er janvier 2027"."""
+    if value is None:
+        return ""
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day} {MONTHS[value.month - 1]} {value.year}"
+
+
+# --------------------------------------------------------------------------- Ma cotisation
+
+
+def _cotisation_context(
+    company, *, correcting: bool = False, hire_form=None, confirm_form=None, row_error=None, message=None
+) -> dict:
+    tariff, upcoming = billing_service.campaign_state()
+    declaration = billing_service.current_declaration(company, tariff.year) if tariff else None
+    editing = tariff is not None and (declaration is None or correcting)
+    return {
+        "company": company,
+        "tariff": tariff,
+        "upcoming": upcoming,
+        "declaration": declaration,
+        "editing": editing,
+        "correcting": editing and declaration is not None,
+        "preview": billing_service.preview_declaration(company, tariff) if editing else None,
+        "past": billing_service.past_declarations(company),
+        "hire_form": hire_form or HireForm(formdata=None),
+        "confirm_form": confirm_form or ConfirmForm(formdata=None),
+        "row_error": row_error,
+        "today": billing_service.today(),
+        "paris": billing_service.PARIS,
+        "message": message,
+        "categories": CATEGORIES,
+        "contract_labels": CONTRACT_NATURES,
+        "line_labels": billing_service.LINE_LABELS,
+        "count_labels": billing_service.COUNT_LABELS,
+    }
+
+
+def _open_tariff():
+    tariff, _ = billing_service.campaign_state()
+    return tariff
+
+
+def _campaign_closed():
+    flash("La campagne de déclaration est fermée.", "warning")
+    return hx_redirect(url_for("billing.cotisation", code=g.company.code))
+
+
+def _declaration_answer(company, *, status: int = 200, **ctx):
+    """The review region (htmx) or the whole page, after a register fix or a refused one."""
+    declared = billing_service.current_declaration(company, _open_tariff().year) is not None
+    return render(
+        "billing/cotisation.html",
+        "billing/_declaration.html",
+        status=status,
+        **_cotisation_context(company, correcting=declared, **ctx),
+    )
+
+
+def _after_fix(company, message: str):
+    if is_htmx():
+        return _declaration_answer(company, message=message)
+    flash(message, "success")
+    declared = billing_service.current_declaration(company, _open_tariff().year) is not None
+    return redirect(url_for("billing.cotisation", code=company.code, **({"corriger": 1} if declared else {})), code=303)
+
+
+@bp.get("/entreprises/<code>/cotisation")
+@company_view(right="declaration")
+def cotisation(company):
+    """The annual declaration: pre-filled review during the campaign, history otherwise."""
+    ctx = _cotisation_context(company, correcting=request.args.get("corriger") == "1")
+    return render("billing/cotisation.html", **ctx)
+
+
+@bp.post("/entreprises/<code>/cotisation/salaries")
+@company_view(right="declaration")
+def add_hire(company):
+    """Add a hire missing from the register, then show the updated counts and amount."""
+    if _open_tariff() is None:
+        return _campaign_closed()
+    form = HireForm()
+    if not form.validate_on_submit():
+        return _declaration_answer(company, status=422, hire_form=form)
+    data = {
+        name: getattr(form, name).data
+        for name in (
+            "birth_name",
+            "first_names",
+            "sex",
+            "birth_date",
+            "entry_date",
+            "contract_nature",
+            "job_title",
+            "category",
+            "apprentice",
+        )
+    }
+    employee = billing_service.add_forgotten_hire(company, data, current_user, g.membership.role)
+    db.session.commit()
+    return _after_fix(company, f"{employee.display_name} a été ajouté(e) à votre liste du personnel.")
+
+
+@bp.post("/entreprises/<code>/cotisation/salaries/<int:employee_id>/depart")
+@company_view(right="declaration")
+def record_departure(company, employee_id: int):
+    """Record the departure of an employee of the list."""
+    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    if _open_tariff() is None:
+        return _campaign_closed()
+    form = DepartureForm()
+    error = None
+    if not form.validate_on_submit():
+        error = next(iter(form.errors.values()))[0]
+    else:
+        try:
+            billing_service.record_departure(employee, form.exit_date.data, current_user, g.membership.role)
+        except billing_service.BillingError as exc:
+            error = str(exc)
+    if error:
+        db.session.rollback()
+        return _declaration_answer(
+            company, status=422, row_error={"id": employee_id, "field": "exit_date", "message": error}
+        )
+    db.session.commit()
+    return _after_fix(company, f"Le départ de {employee.display_name} est enregistré.")
+
+
+@bp.post("/entreprises/<code>/cotisation/salaries/<int:employee_id>/categorie")
+@company_view(right="declaration")
+def correct_category(company, employee_id: int):
+    """Correct the follow-up category of an employee of the list."""
+    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    if _open_tariff() is None:
+        return _campaign_closed()
+    form = CategoryForm()
+    if not form.validate_on_submit():
+        return _declaration_answer(
+            company,
+            status=422,
+            row_error={"id": employee_id, "field": "category", "message": "Choisissez une catégorie de la liste."},
+        )
+    billing_service.correct_category(employee, form.category.data, current_user, g.membership.role)
+    db.session.commit()
+    return _after_fix(company, f"La catégorie de {employee.display_name} est maintenant {employee.category}.")
+
+
+@bp.post("/entreprises/<code>/cotisation/confirmer")
+@company_view(right="declaration")
+def confirm(company):
+    """Confirm the declaration with the statement of accuracy: snapshot, invoice, mail."""
+    tariff = _open_tariff()
+    if tariff is None:
+        return _campaign_closed()
+    form = ConfirmForm()
+    correcting = request.form.get("correction") == "1"
+    if not form.validate_on_submit():
+        return render(
+            "billing/cotisation.html",
+            status=422,
+            **_cotisation_context(company, correcting=correcting, confirm_form=form),
+        )
+    already = billing_service.current_declaration(company, tariff.year)
+    if already is not None and not correcting:
+        flash("Votre déclaration a déjà été confirmée.", "info")
+        return hx_redirect(url_for("billing.cotisation", code=company.code))
+    try:
+        declaration, invoice = billing_service.confirm_declaration(
+            company, tariff, current_user, attested=True, actor_role=g.membership.role
+        )
+        invoice_id = invoice.id if invoice is not None else None
+        db.session.commit()
+    except IntegrityError:  # a concurrent confirmation of the same version won
+        db.session.rollback()
+        flash("Votre déclaration a déjà été confirmée.", "info")
+        return hx_redirect(url_for("billing.cotisation", code=company.code))
+    if invoice_id is not None:
+        billing_service.publish_invoices([invoice_id])
+    message = f"Votre déclaration {tariff.year} est confirmée ({declaration.headcount} salariés)."
+    if invoice is not None:
+        message += f" {invoice.kind_label} n° {invoice.number} : consultez-la dans Mon espace documentaire."
+    flash(message, "success")
+    return hx_redirect(url_for("billing.cotisation", code=company.code))
+
+
+# --------------------------------------------------------------------------- Mon espace documentaire
+
+
+def _document_filters(company, args) -> tuple[DocumentFilterForm, dict]:
+    employees = db.session.execute(
+        select(distinct(Employee.id), Employee.birth_name, Employee.usage_name, Employee.first_names)
+        .join(Document, Document.employee_id == Employee.id)
+        .where(Document.company_id == company.id, Employee.company_id == company.id)
+        .order_by(Employee.birth_name, Employee.first_names)
+    ).all()
+    years = (
+        db.session.execute(
+            select(distinct(Document.year))
+            .where(Document.company_id == company.id, Document.kind.not_in(BILLING_DOC_KINDS))
+            .order_by(Document.year.desc())
+        )
+        .scalars()
+        .all()
+    )
+    form = DocumentFilterForm(args)
+    form.salarie.choices = choices(
+        [("", "Tous")]
+        + [(str(row[0]), f"{(row.usage_name or row.birth_name).upper()} {row.first_names}") for row in employees]
+    )
+    form.annee.choices = choices([("", "Toutes")] + [(str(y), str(y)) for y in years])
+    filters = {}
+    valid = {name: {choice.value for choice in getattr(form, name).choices} for name in ("type", "salarie", "annee")}
+    for name in ("type", "salarie", "annee"):
+        value = getattr(form, name).data or ""
+        if value not in valid[name]:
+            getattr(form, name).data = ""
+        elif value:
+            filters[name] = value
+    return form, filters
+
+
+@bp.get("/entreprises/<code>/documents")
+@company_view(right="invoices")
+def documents(company):
+    """Invoices with their payment status, and the company's other documents (by role)."""
+    show_documents = has_right(g.membership, "documents")
+    ctx = {
+        "company": company,
+        "show_documents": show_documents,
+        "invoices": billing_service.company_invoices(company),
+        "today": billing_service.today(),
+        "badges": STATUS_BADGES,
+        "payment_methods": PAYMENT_METHODS,
+        "doc_kinds": DOC_KINDS,
+    }
+    if show_documents:
+        form, filters = _document_filters(company, request.args)
+        try:
+            page = max(1, min(int(request.args.get("page", "1")), 10_000))
+        except ValueError:
+            page = 1
+        query = (
+            select(Document)
+            .options(joinedload(Document.employee))
+            .where(Document.company_id == company.id, Document.kind.not_in(BILLING_DOC_KINDS))
+        )
+        if "type" in filters:
+            query = query.where(Document.kind == filters["type"])
+        if "salarie" in filters:
+            query = query.where(Document.employee_id == int(filters["salarie"]))
+        if "annee" in filters:
+            query = query.where(Document.year == int(filters["annee"]))
+        rows = (
+            db.session.execute(
+                query.order_by(Document.created_at.desc(), Document.id.desc())
+                .limit(DOCUMENTS_PER_PAGE + 1)
+                .offset((page - 1) * DOCUMENTS_PER_PAGE)
+            )
+            .scalars()
+            .all()
+        )
+        ctx.update(
+            filter_form=form,
+            filters=filters,
+            docs=rows[:DOCUMENTS_PER_PAGE],
+            page_number=page,
+            has_next=len(rows) > DOCUMENTS_PER_PAGE,
+        )
+    return render("billing/documents.html", "billing/_documents_list.html", **ctx)
+
+
+@bp.get("/entreprises/<code>/documents/<int:document_id>/telecharger")
+@company_view(right="invoices")
+def download(company, document_id: int):
+    """Download a document of the company (invoices: right `invoices`; others: `documents`)."""
+    document = db.session.execute(
+        select(Document).where(Document.id == document_id, Document.company_id == company.id)
+    ).scalar_one_or_none()
+    if document is None:
+        abort(404)
+    right = "invoices" if document.kind in BILLING_DOC_KINDS else "documents"
+    if not has_right(g.membership, right):
+        abort(404)
+    data = document.content
+    if data is None and document.storage_path:
+        data = _read_stored(document.storage_path)
+    if data is None:
+        abort(404)
+    audit.record(
+        "document.downloaded",
+        actor=current_user,
+        company=company,
+        target=document,
+        kind=document.kind,
+        ip=request.remote_addr,
+    )
+    db.session.commit()
+    response = make_response(data)
+    response.headers["Content-Type"] = document.content_type
+    response.headers["Content-Disposition"] = f'attachment; filename="{_safe_filename(document.filename)}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _safe_filename(name: str) -> str:
+    keep = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "-" for c in name)
+    return keep.strip(".-") or "document"
+
+
+def _read_stored(path: str) -> bytes | None:
+    import os
+
+    from flask import current_app
+
+    root = os.path.realpath(os.path.join(current_app.instance_path, "documents"))
+    full = os.path.realpath(os.path.join(root, path))
+    if not full.startswith(root + os.sep) or not os.path.isfile(full):
+        return None
+    with open(full, "rb") as handle:
+        return handle.read()

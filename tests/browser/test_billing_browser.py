@@ -1,0 +1,92 @@
+"""The issue's journey in Chromium, with and without JavaScript: review the pre-filled
+declaration, add a forgotten hire, confirm, download the invoice PDF and read it."""
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from extensions import db
+from models import Invoice
+from services import billing
+from tests.conftest import browser_login, page_checks, screenshot
+from tests.factories import make_declaration_company, make_member, make_tariff
+from tests.web.test_billing import pdf_text
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def plain_pdf(app):
+    app.config["INVOICE_PDF_PLAIN"] = True
+    yield
+    app.config["INVOICE_PDF_PLAIN"] = False
+
+
+def walk_the_declaration(page, live_server, *, javascript: bool):
+    company = make_declaration_company("00010", name="Boulangerie Le Goff")
+    make_tariff()
+    user = make_member(company)
+    db.session.commit()
+    browser_login(page, live_server, user)
+    year = billing.today().year
+
+    page.goto("/entreprises/00010/")
+    page.get_by_role("link", name="Ma cotisation").first.click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Ma cotisation"
+    assert page.get_by_test_id("headcount").inner_text() == "10"
+    assert page.get_by_test_id("total-ttc").inner_text() == "1\u00a0300,32\u00a0€"
+    if javascript:  # axe-core runs in the page: it needs JavaScript
+        page_checks(page, context="on Ma cotisation")
+    screenshot(page, "ma-cotisation")
+    assert page.locator("h1").count() == 1
+
+    page.get_by_label("Nom de naissance").fill("Oublie")
+    page.get_by_label("Prénom(s)").fill("Marie")
+    page.get_by_label("Sexe").select_option("F")
+    page.get_by_label("Date de naissance").fill("1995-03-02")
+    page.get_by_label("Date d'entrée").fill(f"{year - 1}-09-01")
+    page.get_by_label("Poste (libellé de l'emploi)").fill("Vendeuse")
+    page.get_by_role("button", name="Ajouter le salarié").click()
+    page.get_by_text("a été ajouté(e) à votre liste du personnel").wait_for()
+    assert page.get_by_test_id("headcount").inner_text() == "11"
+    # 9 SI + 2 SIR = 853.20 + 325.20 = 1178.40 HT, TVA 235.68
+    assert page.get_by_test_id("total-ttc").inner_text() == "1\u00a0414,08\u00a0€"
+
+    page.get_by_label("J'atteste l'exactitude de cette déclaration").check()
+    page.get_by_role("button", name="Confirmer ma déclaration").click()
+    page.get_by_text(f"Votre déclaration {year} est confirmée (11 salariés)").wait_for()
+
+    page.get_by_role("link", name="Mon espace documentaire").first.click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Mon espace documentaire"
+    if javascript:
+        page_checks(page, context="on Mon espace documentaire")
+    with page.expect_download() as info:
+        page.get_by_role("link", name=re.compile("Télécharger")).first.click()
+    download = info.value
+    number = f"{year}-000001"
+    assert download.suggested_filename == f"facture-{number}.pdf"
+    text = pdf_text(Path(download.path()).read_bytes())
+    for expected in (
+        f"N° : {number}",
+        "Boulangerie Le Goff",
+        "Cotisation - suivi individuel (SI)\n9\n94,80 EUR\n853,20 EUR",
+        "Cotisation - suivi individuel renforcé (SIR)\n2\n162,60 EUR\n325,20 EUR",
+        "Total HT\n1 178,40 EUR",
+        "TVA 20 %\n235,68 EUR",
+        "1 414,08 EUR",
+        "40 EUR",
+    ):
+        assert expected in text, expected
+    db.session.commit()
+    invoice = db.session.execute(select(Invoice)).scalar_one()
+    assert invoice.number == number and str(invoice.total_ttc) == "1414.08"
+
+
+def test_billing_declaration_journey_with_htmx(page, live_server, plain_pdf):
+    walk_the_declaration(page, live_server, javascript=True)
+
+
+def test_billing_declaration_journey_without_javascript(page_nojs, live_server, plain_pdf):
+    walk_the_declaration(page_nojs, live_server, javascript=False)

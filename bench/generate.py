@@ -697,16 +697,18 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
 
         # ---------------------------------------------------------------- invoices (billing feature)
         loaded = ["companies", "users", "memberships", "employees", "centres", "professionals", "slots", "visits"]
-        if inspector.has_table("invoices"):
+        if inspector.has_table("invoices") and inspector.has_table("documents"):
             t0 = time.perf_counter()
             try:
-                n = _generic_fill(w, engine, "invoices", size["invoices"], all_company_ids, anchor, rng)
-                loaded.append("invoices")
+                n = _billing(w, size["invoices"], member_ids, now_ts)
+                loaded += ["documents", "invoices"]
                 timings["invoices"] = time.perf_counter() - t0
-                print(f"  {'invoices':<14} {n:>10,} rows  {timings['invoices']:6.1f} s", flush=True)
+                print(f"  {'invoices+docs':<14} {n:>10,} rows  {timings['invoices']:6.1f} s", flush=True)
             except Exception as exc:  # the billing schema is another feature's: report, do not fail
                 w.raw.rollback()
                 print(f"  invoices       skipped: {type(exc).__name__}: {exc}", flush=True)
+            tariff = _open_campaign()
+            print(f"  tariff         {tariff}", flush=True)
         else:
             print("  invoices       not available (no invoices table in this schema)", flush=True)
 
@@ -730,61 +732,107 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
     }
 
 
-def _generic_fill(w: Writer, engine, table_name: str, count: int, company_ids, anchor, rng) -> int:
-    """Fill a table this script does not know column by column (the billing feature's
-    invoices): company foreign key, then a plausible value for every other column by type."""
-    from sqlalchemy import MetaData, Table
-    from sqlalchemy import types as satypes
+def _billing(w: Writer, count: int, member_ids: list[int], now_ts) -> int:
+    """Past invoices, each with its document in "Mon espace documentaire" (no PDF bytes: the
+    lists never load them). The big company gets two invoices a year for six years."""
+    big = [1] * 12
+    owners = big + [member_ids[(i * 7919) % len(member_ids)] for i in range(count - len(big))]
+    year_of = [2020 + (i % 12) // 2 if i < 12 else 2020 + i % 6 for i in range(count)]
+    w.write(
+        "documents",
+        ["id", "company_id", "kind", "title", "year", "content_type", "filename", "size", "created_at"],
+        (
+            (
+                i + 1,
+                cid,
+                "facture",
+                f"Facture n° {year_of[i]}-{i + 1:06d}",
+                year_of[i],
+                "application/pdf",
+                f"facture-{year_of[i]}-{i + 1:06d}.pdf",
+                0,
+                now_ts,
+            )
+            for i, cid in enumerate(owners)
+        ),
+    )
 
-    table = Table(table_name, MetaData(), autoload_with=engine)
-    columns, makers = [], []
-    for col in table.columns:
-        fk_targets = {fk.column.table.name for fk in col.foreign_keys}
-        name = col.name
-        if col.primary_key:
-            columns.append(name)
-            makers.append(lambda i, cid: i)
-            continue
-        if "companies" in fk_targets:
-            columns.append(name)
-            makers.append(lambda i, cid: cid)
-            continue
-        if fk_targets:
-            if not col.nullable:
-                raise RuntimeError(f"{table_name}.{name} references {fk_targets}")
-            continue
-        typ = col.type
-        if isinstance(typ, satypes.Boolean):
-            maker = lambda i, cid: w.flag(False)  # noqa: E731
-        elif isinstance(typ, satypes.Integer):
-            maker = lambda i, cid, yr="year" in name: 2020 + i % 6 if yr else i % 1000  # noqa: E731
-        elif isinstance(typ, satypes.Numeric):
-            maker = lambda i, cid: (str if w.dialect == "sqlite" else Decimal)(f"{100 + (i * 37) % 5000}.00")  # noqa: E731
-        elif isinstance(typ, satypes.DateTime):
-            maker = lambda i, cid: w.ts(datetime(2020 + i % 6, 1 + i % 12, 1 + i % 28, tzinfo=UTC))  # noqa: E731
-        elif isinstance(typ, satypes.Date):
-            maker = lambda i, cid: w.day(date(2020 + i % 6, 1 + i % 12, 1 + i % 28))  # noqa: E731
-        elif isinstance(typ, satypes.JSON):
-            maker = lambda i, cid: "{}"  # noqa: E731
-        elif isinstance(typ, satypes.String | satypes.Text):
-            length = getattr(typ, "length", None) or 40
-            if "status" in name:
-                maker = lambda i, cid, n=length: "payee"[:n]  # noqa: E731
-            else:
-                maker = lambda i, cid, n=length: f"F{i:08d}"[:n]  # noqa: E731
-        else:
-            if not col.nullable:
-                raise RuntimeError(f"{table_name}.{name}: unsupported type {typ}")
-            continue
-        columns.append(name)
-        makers.append(maker)
+    def invoice_rows():
+        for i, cid in enumerate(owners):
+            year = year_of[i]
+            ht = Decimal(94 + (i * 37) % 5000) + Decimal("0.80")
+            vat = (ht * Decimal("0.20")).quantize(Decimal("0.01"))
+            money = (lambda v: str(v)) if w.dialect == "sqlite" else (lambda v: v)
+            yield (
+                i + 1,
+                f"{year}-{i + 1:06d}",
+                "invoice",
+                cid,
+                i + 1,
+                year,
+                w.day(date(year, 1, 15)),
+                w.day(date(year, 2, 14)),
+                f"Adhérent {cid + 9:05d}",
+                f"{cid + 9:05d}",
+                "1 rue du Port",
+                money(Decimal("20.00")),
+                money(ht),
+                money(vat),
+                money(ht + vat),
+                now_ts,
+            )
 
-    def rows():
-        for i in range(1, count + 1):
-            cid = company_ids[(i * 7919) % len(company_ids)]
-            yield tuple(m(i, cid) for m in makers)
+    return count + w.write(
+        "invoices",
+        [
+            "id",
+            "number",
+            "kind",
+            "company_id",
+            "document_id",
+            "year",
+            "issue_date",
+            "due_date",
+            "buyer_name",
+            "buyer_code",
+            "buyer_address",
+            "vat_rate",
+            "total_ht",
+            "total_vat",
+            "total_ttc",
+            "created_at",
+        ],
+        invoice_rows(),
+    )
 
-    return w.write(table_name, columns, rows())
+
+def _open_campaign() -> str:
+    """This year's tariff with its campaign open today (real today: the server decides with
+    it), through the billing feature's own service; one row, so the ORM is fine here."""
+    try:
+        from services.billing import set_tariff, today
+    except ImportError:
+        return "not available (no services.billing.set_tariff)"
+    from extensions import db
+
+    now = today()
+    set_tariff(
+        now.year,
+        {
+            "mode": "per_category",
+            "prices": {"SI": "94.80", "SIA": "138.00", "SIR": "162.60", "apprenti": None},
+            "vat_rate": "20.00",
+            "reference_date": f"{now.year}-01-01",
+            "counting": {"min_contract_days": 0, "exclude_interim": True, "include_suspended": True},
+            "campaign": {
+                "opens_on": (now - timedelta(days=10)).isoformat(),
+                "closes_on": (now + timedelta(days=60)).isoformat(),
+            },
+            "payment_due_days": 30,
+        },
+    )
+    db.session.commit()
+    return f"{now.year}, campaign open today"
 
 
 def main(argv: list[str] | None = None) -> int:

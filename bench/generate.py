@@ -516,6 +516,14 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                 "memberships", ["id", "user_id", "company_id", "role", "created_at", "grants"], memberships()
             ),
         )
+        # Users come back to the company they used last (the portal remembers it).
+        cur = w.raw.cursor()
+        cur.execute(
+            "UPDATE users SET last_company_id ="
+            " (SELECT MIN(m.company_id) FROM memberships m WHERE m.user_id = users.id)"
+        )
+        cur.close()
+        w.raw.commit()
 
         # ---------------------------------------------------------------- employees
         n_employees = size["employees"]

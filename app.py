@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
     from blueprints.billing import bp as billing_bp
     from blueprints.companies import bp as companies_bp
+    from blueprints.employees import bp as employees_bp
     from blueprints.public import bp as public_bp
     from blueprints.service import bp as service_bp
     from blueprints.signup import bp as signup_bp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(signup_bp)
     app.register_blueprint(service_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(employees_bp)
     if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
         from blueprints.devmail import bp as devmail_bp
 

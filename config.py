@@ -94,6 +94,13 @@ class Config:
     HSTS = False
     # Key for the keyed hashes of credentials (n° télédéclarant). Defaults to SECRET_KEY.
     CREDENTIAL_HASH_KEY = _env("CREDENTIAL_HASH_KEY")
+    # NIR encryption: Fernet keys, comma separated, newest first (rotation: prepend a new key,
+    # run `flask employees rotate-nir-key`, then drop the old one). Required in production;
+    # development and testing derive a deterministic key from SECRET_KEY when it is unset.
+    NIR_ENCRYPTION_KEYS = _env("NIR_ENCRYPTION_KEYS")
+    NIR_DERIVE_KEY_FROM_SECRET = False
+    # Key of the NIR keyed hash (duplicate detection). Defaults to a key derived from SECRET_KEY.
+    NIR_HASH_KEY = _env("NIR_HASH_KEY")
     # Argon2id cost (OWASP: m=19 MiB, t=2, p=1 at least).
     ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
     ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
@@ -112,6 +119,7 @@ class DevelopmentConfig(Config):
     DEBUG = False
     MAIL_TRANSPORT = _env("MAIL_TRANSPORT", "console")
     DEV_MAILBOX = True
+    NIR_DERIVE_KEY_FROM_SECRET = True
 
 
 class ProductionConfig(Config):
@@ -134,6 +142,7 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     DEV_MAILBOX = True
+    NIR_DERIVE_KEY_FROM_SECRET = True
 
 
 CONFIGS = {

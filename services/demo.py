@@ -392,6 +392,39 @@ def step_employees(ctx: DemoContext) -> None:
     db.session.flush()
 
 
+def step_employee_register(ctx: DemoContext) -> None:
+    """Mes salariés: NIRs (encrypted) and a declaration history for the first member's staff."""
+    from models.employees import EmployeeChange
+    from services import crypto
+    from services import employees as employee_service
+
+    staff = ctx.employees.get("00010") or []
+    actor = ctx.users.get("employer")
+    for employee in staff:
+        body = f"{1 if employee.sex == 'M' else 2}{employee.birth_date:%y%m}22278{ctx.rng.randint(1, 999):03d}"
+        nir = body + f"{97 - int(body) % 97:02d}"
+        employee.nir_encrypted, employee.nir_hash = crypto.encrypt_nir(nir), crypto.nir_hash(nir)
+        db.session.add(
+            EmployeeChange(
+                employee=employee,
+                company_id=employee.company_id,
+                actor_id=getattr(actor, "id", None),
+                actor_role="employeur",
+                kind="embauche",
+                changes={"job_title": [None, employee.job_title]},
+            )
+        )
+    present = [e for e in staff if e.exit_date is None]
+    if present:
+        employee = present[0]
+        employee_service.update_employee(
+            employee, {"job_title": employee.job_title + " (chef d'équipe)"}, actor, "employeur"
+        )
+        employee_service.declare_departure(employee, ctx.today, "demission", actor, "employeur")
+        employee_service.cancel_departure(employee, actor, "employeur")
+    db.session.flush()
+
+
 def how_to_try() -> list[str]:
     """The codes, n° télédéclarant and logins to try (the same at every load)."""
     labels = {
@@ -432,7 +465,7 @@ def step_welcome_mail(ctx: DemoContext) -> None:
     )
 
 
-DEMO_STEPS = [step_companies, step_users, step_employees, step_welcome_mail]
+DEMO_STEPS = [step_companies, step_users, step_employees, step_employee_register, step_welcome_mail]
 
 
 def demo_loaded() -> bool:

@@ -1,5 +1,6 @@
 """Static files served well without a proxy: fingerprinted names (cache for a year, since a
 change makes a new name), gzip copies, served by WhiteNoise in front of Flask."""
+
 from __future__ import annotations
 
 import gzip

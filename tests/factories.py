@@ -100,6 +100,8 @@ def enrol_totp(user: User) -> str:
     user.totp_enabled_at = utcnow()
     db.session.flush()
     return secret
+
+
 # --------------------------------------------------------------------------- billing
 
 

@@ -1,4 +1,5 @@
 """The schema exists only through Alembic: one head, and the migrations match the models."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext

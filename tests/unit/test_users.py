@@ -1,4 +1,5 @@
 """User e-mail addresses are unique without regard to case (enforced by the database)."""
+
 import pytest
 from sqlalchemy.exc import IntegrityError
 

@@ -1,4 +1,5 @@
 """Static files: fingerprinted URLs, long cache, gzip, and no third-party request."""
+
 import re
 
 

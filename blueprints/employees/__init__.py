@@ -1,0 +1,25 @@
+"""Mes salariés: the employee register, hires, departures, history and the visits each one is due."""
+
+from flask import Blueprint
+
+from blueprints.navigation import Rubrique, register
+
+bp = Blueprint("employees", __name__, url_prefix="/entreprises/<code>/salaries")
+
+register(
+    Rubrique(
+        key="employees",
+        label="Mes salariés",
+        endpoint="employees.index",
+        description=(
+            "Consulter et modifier les informations de vos salariés, gérer les départs, déclarer un nouveau "
+            "salarié, accéder à l'historique de vos dernières déclarations et dernières visites de vos salariés, "
+            "effectuer vos demandes de rendez-vous, etc."
+        ),
+        right="employees",
+        order=30,
+        icon="👥",
+    )
+)
+
+from blueprints.employees import routes  # noqa: E402,F401

@@ -1,0 +1,402 @@
+"""Read side of the employee register: list filters, follow-up per employee, visits, history.
+
+Every function runs a fixed number of queries whatever the number of rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+
+from extensions import db
+from models.companies import Company
+from models.employees import CATEGORIES, Employee, EmployeeChange
+from services.follow_up import (
+    APTITUDE,
+    BADGE_CLASSES,
+    BADGE_OK,
+    INTERMEDIATE,
+    MID_CAREER,
+    POST_EXPOSURE,
+    VIP,
+    DueVisit,
+    FollowUpFacts,
+    PastVisit,
+    next_visit_due,
+    visit_status_badge,
+)
+
+PER_PAGE = 50
+STATUSES = {"presents": "Présents", "sortis": "Sortis", "tous": "Tous"}
+SORTS = {"nom": "Nom", "entree": "Date d'entrée", "visite": "Prochaine visite"}
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def today() -> date:
+    return datetime.now(PARIS).date()
+
+
+# --------------------------------------------------------------------------- visits
+
+
+def visits_by_employee(employee_ids) -> dict[int, dict]:
+    """{employee_id: {"done": [PastVisit], "planned": [...], "rows": [...]}} in one query.
+
+    Cancelled visits are left out; "rows" keeps done and planned ones for the employee page."""
+    from models.planning import Visit
+
+    ids = list(employee_ids)
+    if not ids:
+        return {}
+    result: dict[int, dict] = {}
+    rows = (
+        db.session.execute(
+            select(Visit).where(Visit.employee_id.in_(ids), Visit.status != "annulee").order_by(Visit.starts_at.desc())
+        )
+        .scalars()
+        .all()
+    )
+    for visit in rows:
+        entry = result.setdefault(visit.employee_id, {"done": [], "rows": []})
+        entry["rows"].append(visit)
+        when = visit_date(visit)
+        if when is not None and visit_is_done(visit):
+            entry["done"].append(PastVisit(when, visit_type(visit)))
+    return result
+
+
+# Planning visit types -> the follow-up rules' types.
+RULE_TYPES = {
+    "vip_embauche": VIP,
+    "vip_periodique": VIP,
+    "examen_sir": APTITUDE,
+    "intermediaire_sir": INTERMEDIATE,
+    "mi_carriere": MID_CAREER,
+    "post_exposition": POST_EXPOSURE,
+}
+DONE_STATUS = "realisee"
+
+
+def visit_date(visit) -> date | None:
+    return visit.starts_at.astimezone(PARIS).date() if visit.starts_at else None
+
+
+def visit_is_done(visit) -> bool:
+    return visit.status == DONE_STATUS
+
+
+def visit_type(visit) -> str:
+    return RULE_TYPES.get(visit.visit_type, visit.visit_type)
+
+
+# --------------------------------------------------------------------------- follow-up
+
+
+@dataclass
+class FollowUp:
+    due: DueVisit
+    badge: str = BADGE_OK
+    last_visit: date | None = None
+    visits: list = field(default_factory=list)
+
+    @property
+    def badge_class(self) -> str:
+        return BADGE_CLASSES.get(self.badge, "badge--info")
+
+
+def facts_of(employee) -> FollowUpFacts:
+    return FollowUpFacts(
+        birth_date=employee.birth_date,
+        entry_date=employee.entry_date,
+        category=employee.category,
+        apprentice=bool(employee.apprentice),
+        night_work=bool(employee.night_work),
+        exit_date=employee.exit_date,
+        ever_sir=employee.category == "SIR",
+    )
+
+
+def follow_up_of(employee, visit_info: dict | None, day: date) -> FollowUp:
+    done = (visit_info or {}).get("done", [])
+    due = next_visit_due(facts_of(employee), done, day)
+    last = max((v.date for v in done), default=None)
+    return FollowUp(
+        due=due, badge=visit_status_badge(due.due, day), last_visit=last, visits=(visit_info or {}).get("rows", [])
+    )
+
+
+# --------------------------------------------------------------------------- list
+
+
+@dataclass
+class ListParams:
+    q: str = ""
+    status: str = "presents"
+    category: str = ""
+    site: str = ""
+    due_only: bool = False
+    sort: str = "nom"
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> ListParams:
+        def pick(name, allowed, default):
+            value = (args.get(name) or "").strip()
+            return value if value in allowed else default
+
+        q = " ".join((args.get("q") or "").replace("\x00", "").split())[:100]
+        try:
+            page = max(1, min(int(args.get("page", 1)), 100000))
+        except (TypeError, ValueError):
+            page = 1
+        return cls(
+            q=q,
+            status=pick("statut", STATUSES, "presents"),
+            category=pick("categorie", CATEGORIES, ""),
+            site=(args.get("site") or "").strip()[:9],
+            due_only=args.get("a_prevoir") in ("1", "on", "oui"),
+            sort=pick("tri", SORTS, "nom"),
+            page=page,
+        )
+
+    def query_args(self, **overrides) -> dict:
+        values = {
+            "q": self.q or None,
+            "statut": self.status if self.status != "presents" else None,
+            "categorie": self.category or None,
+            "site": self.site or None,
+            "a_prevoir": "1" if self.due_only else None,
+            "tri": self.sort if self.sort != "nom" else None,
+            "page": self.page if self.page > 1 else None,
+        }
+        values.update(overrides)
+        return {k: v for k, v in values.items() if v is not None}
+
+
+def sites_of(company: Company) -> list[Company]:
+    """The sites shown in the filter (a member's sites); none for a site itself."""
+    if company.is_site:
+        return []
+    return list(
+        db.session.execute(select(Company).where(Company.parent_id == company.id).order_by(Company.code)).scalars()
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered_query(company: Company, sites: list[Company], params: ListParams, day: date):
+    ids = [company.id, *(s.id for s in sites)]
+    if params.site:
+        chosen = [c.id for c in [company, *sites] if c.code == params.site]
+        ids = chosen or [-1]
+    query = select(Employee).where(Employee.company_id.in_(ids))
+    if params.status == "presents":
+        query = query.where(or_(Employee.exit_date.is_(None), Employee.exit_date >= day))
+    elif params.status == "sortis":
+        query = query.where(Employee.exit_date < day)
+    if params.category:
+        query = query.where(Employee.category == params.category)
+    for word in params.q.split()[:5]:
+        pattern = f"%{_escape_like(word.lower())}%"
+        query = query.where(
+            or_(
+                func.lower(Employee.birth_name).like(pattern, escape="\\"),
+                func.lower(Employee.usage_name).like(pattern, escape="\\"),
+                func.lower(Employee.first_names).like(pattern, escape="\\"),
+                func.lower(Employee.job_title).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def name_order():
+    return (
+        func.lower(func.coalesce(Employee.usage_name, Employee.birth_name)),
+        func.lower(Employee.first_names),
+        Employee.id,
+    )
+
+
+@dataclass
+class Row:
+    employee: Employee
+    follow_up: FollowUp
+
+
+@dataclass
+class ListResult:
+    rows: list[Row]
+    total: int
+    page: int
+    pages: int
+
+
+def list_employees(company: Company, sites: list[Company], params: ListParams, day: date) -> ListResult:
+    """The page of rows, the count and each row's follow-up, in four queries at most."""
+    query = filtered_query(company, sites, params, day)
+    if params.sort == "visite" or params.due_only:
+        # The due date is computed by the rules in Python: compute it for every matching
+        # employee from their facts (one query) and their visits (one query), then load the page.
+        facts_rows = db.session.execute(
+            query.with_only_columns(
+                Employee.id,
+                Employee.birth_date,
+                Employee.entry_date,
+                Employee.category,
+                Employee.apprentice,
+                Employee.night_work,
+                Employee.exit_date,
+                func.lower(Employee.birth_name),
+            )
+        ).all()
+        visits = visits_by_employee(r[0] for r in facts_rows)
+        computed = []
+        for r in facts_rows:
+            proxy = _FactsRow(*r[:7])
+            fu = follow_up_of(proxy, visits.get(r[0]), day)
+            if params.due_only and fu.badge == BADGE_OK:
+                continue
+            computed.append((fu, r))
+        if params.sort == "visite":
+            computed.sort(key=lambda item: (_due_key(item[0].due.due), item[1][7], item[1][0]))
+        elif params.sort == "entree":
+            computed.sort(key=lambda item: (item[1][2], item[1][0]), reverse=True)
+        else:
+            computed.sort(key=lambda item: (item[1][7], item[1][0]))
+        total = len(computed)
+        pages = max(1, -(-total // PER_PAGE))
+        page = min(params.page, pages)
+        chunk = computed[(page - 1) * PER_PAGE : page * PER_PAGE]
+        page_ids = [r[0] for _, r in chunk]
+        employees = {
+            e.id: e for e in db.session.execute(select(Employee).where(Employee.id.in_(page_ids or [-1]))).scalars()
+        }
+        rows = [Row(employees[r[0]], fu) for fu, r in chunk if r[0] in employees]
+        return ListResult(rows, total, page, pages)
+
+    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(params.page, pages)
+    order = (Employee.entry_date.desc(), Employee.id.desc()) if params.sort == "entree" else name_order()
+    employees = db.session.execute(query.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars().all()
+    visits = visits_by_employee(e.id for e in employees)
+    rows = [Row(e, follow_up_of(e, visits.get(e.id), day)) for e in employees]
+    return ListResult(rows, total, page, pages)
+
+
+@dataclass
+class _FactsRow:
+    id: int
+    birth_date: date
+    entry_date: date
+    category: str
+    apprentice: bool
+    night_work: bool
+    exit_date: date | None
+
+
+def _due_key(due) -> date:
+    if due is None:
+        return date.max
+    if isinstance(due, str):
+        return date.min
+    return due
+
+
+# --------------------------------------------------------------------------- history
+
+
+@dataclass
+class HistoryParams:
+    kind: str = ""
+    q: str = ""
+    since: date | None = None
+    until: date | None = None
+    page: int = 1
+    errors: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args) -> HistoryParams:
+        errors = {}
+
+        def parse_date(name):
+            value = (args.get(name) or "").strip()
+            if not value:
+                return None
+            try:
+                return date.fromisoformat(value[:10])
+            except ValueError:
+                errors[name] = "Date invalide (format attendu : AAAA-MM-JJ)."
+                return None
+
+        try:
+            page = max(1, min(int(args.get("page", 1)), 100000))
+        except (TypeError, ValueError):
+            page = 1
+        kind = (args.get("type") or "").strip()
+        return cls(
+            kind=kind if kind in EmployeeChange.KIND_LABELS else "",
+            q=" ".join((args.get("salarie") or "").replace("\x00", "").split())[:100],
+            since=parse_date("du"),
+            until=parse_date("au"),
+            page=page,
+            errors=errors,
+        )
+
+    def query_args(self, **overrides) -> dict:
+        values = {
+            "type": self.kind or None,
+            "salarie": self.q or None,
+            "du": self.since.isoformat() if self.since else None,
+            "au": self.until.isoformat() if self.until else None,
+            "page": self.page if self.page > 1 else None,
+        }
+        values.update(overrides)
+        return {k: v for k, v in values.items() if v is not None}
+
+
+def history(company_ids: list[int], params: HistoryParams, *, employee_id: int | None = None, per_page: int = 50):
+    """(changes with their employee and actor, total, page, pages) in two queries."""
+    from sqlalchemy.orm import joinedload
+
+    from models.users import User  # noqa: F401 - joined below
+
+    query = select(EmployeeChange).where(EmployeeChange.company_id.in_(company_ids))
+    if employee_id is not None:
+        query = query.where(EmployeeChange.employee_id == employee_id)
+    if params.kind:
+        query = query.where(EmployeeChange.kind == params.kind)
+    if params.since:
+        query = query.where(EmployeeChange.created_at >= datetime.combine(params.since, datetime.min.time(), PARIS))
+    if params.until:
+        query = query.where(EmployeeChange.created_at < datetime.combine(params.until, datetime.max.time(), PARIS))
+    if params.q:
+        query = query.join(Employee, Employee.id == EmployeeChange.employee_id)
+        for word in params.q.split()[:5]:
+            pattern = f"%{_escape_like(word.lower())}%"
+            query = query.where(
+                or_(
+                    func.lower(Employee.birth_name).like(pattern, escape="\\"),
+                    func.lower(Employee.usage_name).like(pattern, escape="\\"),
+                    func.lower(Employee.first_names).like(pattern, escape="\\"),
+                )
+            )
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    pages = max(1, -(-total // per_page))
+    page = min(params.page, pages)
+    changes = (
+        db.session.execute(
+            query.options(joinedload(EmployeeChange.employee), joinedload(EmployeeChange.actor))
+            .order_by(EmployeeChange.created_at.desc(), EmployeeChange.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        .scalars()
+        .unique()
+        .all()
+    )
+    return changes, total, page, pages

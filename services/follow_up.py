@@ -1,0 +1,306 @@
+"""Follow-up rules of the Code du travail: category from the answers, next visit due, badge.
+
+Pure functions over plain values (no ORM, no request): the routes map rows to these facts."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+SI, SIA, SIR = "SI", "SIA", "SIR"
+
+# Visit types the rules know (the planning model uses the same codes).
+VIP = "vip"
+APTITUDE = "aptitude"
+INTERMEDIATE = "intermediaire"
+MID_CAREER = "mi_carriere"
+POST_EXPOSURE = "post_exposition"
+VISIT_TYPE_LABELS = {
+    VIP: "Visite d'information et de prévention",
+    APTITUDE: "Examen médical d'aptitude",
+    INTERMEDIATE: "Visite intermédiaire",
+    MID_CAREER: "Visite de mi-carrière",
+    POST_EXPOSURE: "Visite post-exposition",
+    "reprise": "Visite de reprise",
+    "pre_reprise": "Visite de pré-reprise",
+    "demande": "Visite à la demande",
+}
+# Visits that count as the periodic follow-up (they restart the renewal clock).
+PERIODIC_TYPES = {VIP, APTITUDE, INTERMEDIATE}
+
+BEFORE_ASSIGNMENT = "avant affectation"
+
+BADGE_TODO = "À planifier"
+BADGE_LATE = "En retard"
+BADGE_OK = "À jour"
+# A visit due within this many days is shown "À planifier".
+PLANNING_WINDOW_DAYS = 90
+
+RISK_LABELS_SHORT = {
+    "amiante": "l'amiante",
+    "plomb": "le plomb",
+    "cmr": "des agents CMR",
+    "biologiques": "des agents biologiques des groupes 3 et 4",
+    "rayonnements": "des rayonnements ionisants",
+    "hyperbare": "le risque hyperbare",
+    "echafaudages": "la chute de hauteur (échafaudages)",
+    "habilitation_electrique": "une habilitation électrique",
+    "autorisation_conduite": "une autorisation de conduite",
+    "manutention_55kg": "la manutention habituelle de plus de 55 kg",
+    "mineur_travaux_reglementes": "des travaux réglementés pour un mineur",
+}
+
+
+@dataclass(frozen=True)
+class FollowUpFacts:
+    """What the rules need to know about one employee."""
+
+    birth_date: date
+    entry_date: date
+    category: str = SI
+    apprentice: bool = False
+    night_work: bool = False
+    exit_date: date | None = None
+    ever_sir: bool = False  # was in SIR at some point (post-exposition at departure)
+
+
+@dataclass(frozen=True)
+class PastVisit:
+    """A visit that took place (planned or cancelled visits are not passed here)."""
+
+    date: date
+    type: str
+
+
+@dataclass(frozen=True)
+class DueVisit:
+    type: str  # one of VISIT_TYPE_LABELS
+    due: date | str | None  # a date, BEFORE_ASSIGNMENT, or None when nothing is due
+    reason: str
+
+    @property
+    def type_label(self) -> str:
+        return VISIT_TYPE_LABELS.get(self.type, self.type)
+
+    @property
+    def due_label(self) -> str:
+        if self.due is None:
+            return "—"
+        if self.due == BEFORE_ASSIGNMENT:
+            return "Avant l'affectation"
+        return f"{self.due:%d/%m/%Y}"
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus `months`, clamped to the end of the month (30/11 + 3 months = 28 or 29/02)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def add_years(day: date, years: int) -> date:
+    """`day` plus `years`; 29/02 becomes 28/02 in a common year."""
+    return add_months(day, 12 * years)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def fr(day: date) -> str:
+    return f"{day:%d/%m/%Y}"
+
+
+# --------------------------------------------------------------------------- category
+
+
+def derive_category(
+    risks: Iterable[str] | None,
+    other_risk_justification: str | None,
+    night_work: bool,
+    rqth: bool,
+) -> tuple[str, list[str], str]:
+    """(category, reasons, one-sentence explanation) from the employer's answers."""
+    risks = [r for r in (risks or []) if r]
+    justification = (other_risk_justification or "").strip()
+    reasons: list[str] = []
+    for risk in risks:
+        reasons.append(f"Le poste expose à {RISK_LABELS_SHORT.get(risk, risk)} (article R4624-23 du Code du travail).")
+    if justification:
+        reasons.append(f"L'employeur a déclaré un autre poste à risque : {justification}.")
+    if night_work:
+        reasons.append("Le salarié travaille de nuit (article R4624-17).")
+    if rqth:
+        reasons.append(
+            "Le salarié est reconnu travailleur handicapé ou titulaire d'une pension d'invalidité (R4624-17)."
+        )
+
+    if risks or justification:
+        what = [RISK_LABELS_SHORT.get(r, r) for r in risks] + (["un autre risque déclaré"] if justification else [])
+        return SIR, reasons, f"Suivi individuel renforcé (SIR), car le poste expose à {_join(what)}."
+    if night_work or rqth:
+        why = []
+        if night_work:
+            why.append("le salarié travaille de nuit")
+        if rqth:
+            why.append("il bénéficie d'une RQTH ou d'une pension d'invalidité")
+        return SIA, reasons, f"Suivi individuel adapté (SIA), car {_join(why)}."
+    reasons.append("Aucun risque particulier, ni travail de nuit, ni RQTH n'est déclaré.")
+    return SI, reasons, "Suivi individuel (SI) : aucun risque particulier ni situation de suivi adapté n'est déclaré."
+
+
+def _join(parts: Sequence[str]) -> str:
+    parts = list(parts)
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
+# --------------------------------------------------------------------------- next visit
+
+
+def next_visit_due(facts: FollowUpFacts, visits: Iterable[PastVisit], today: date) -> DueVisit:
+    """The next visit an employee is due: its type, its due date, and why (in French)."""
+    done = sorted((v for v in visits if v.date <= today), key=lambda v: v.date)
+    is_sir = facts.category == SIR
+
+    # Departure: post-exposition for an employee who is or was in SIR, nothing otherwise.
+    if facts.exit_date is not None:
+        if is_sir or facts.ever_sir:
+            if any(v.type == POST_EXPOSURE and v.date >= add_months(facts.exit_date, -6) for v in done):
+                return DueVisit(POST_EXPOSURE, None, "La visite post-exposition a eu lieu.")
+            return DueVisit(
+                POST_EXPOSURE,
+                facts.exit_date,
+                f"Visite post-exposition : le salarié, suivi en SIR, quitte l'entreprise le {fr(facts.exit_date)}.",
+            )
+        if facts.exit_date <= today:
+            return DueVisit(
+                VIP, None, f"Le salarié a quitté l'entreprise le {fr(facts.exit_date)} : aucune visite à prévoir."
+            )
+
+    candidate = _periodic_due(facts, done, today)
+    mid = _mid_career_due(facts, done)
+    if mid is not None and _sort_key(mid.due) < _sort_key(candidate.due):
+        return mid
+    return candidate
+
+
+def _sort_key(due: date | str | None) -> date:
+    if due is None:
+        return date.max
+    if due == BEFORE_ASSIGNMENT:
+        return date.min
+    return due
+
+
+def _initial_due(facts: FollowUpFacts, today: date, reason: str, type_: str) -> DueVisit:
+    # Before assignment: a future hire can still be seen in time; otherwise the entry date has passed.
+    due = BEFORE_ASSIGNMENT if facts.entry_date > today else facts.entry_date
+    return DueVisit(type_, due, reason)
+
+
+def _periodic_due(facts: FollowUpFacts, done: list[PastVisit], today: date) -> DueVisit:
+    if facts.category == SIR:
+        aptitude = [v for v in done if v.type == APTITUDE]
+        if not aptitude:
+            return _initial_due(
+                facts,
+                today,
+                "Suivi individuel renforcé : l'examen médical d'aptitude a lieu avant l'affectation au poste.",
+                APTITUDE,
+            )
+        last_exam = aptitude[-1].date
+        intermediate = [v for v in done if v.type in (INTERMEDIATE, VIP) and v.date > last_exam]
+        if not intermediate:
+            return DueVisit(
+                INTERMEDIATE,
+                add_years(last_exam, 2),
+                "Suivi individuel renforcé : visite intermédiaire par un professionnel de santé au plus tard "
+                f"2 ans après l'examen d'aptitude du {fr(last_exam)}.",
+            )
+        return DueVisit(
+            APTITUDE,
+            add_years(last_exam, 4),
+            f"Suivi individuel renforcé : renouvellement de l'examen d'aptitude au plus tard 4 ans après celui du "
+            f"{fr(last_exam)}.",
+        )
+
+    periodic = [v for v in done if v.type in PERIODIC_TYPES]
+    if not periodic:
+        under_18 = age_on(facts.birth_date, facts.entry_date) < 18
+        if facts.night_work:
+            return _initial_due(
+                facts,
+                today,
+                "Travail de nuit : la visite d'information et de prévention a lieu avant l'affectation au poste.",
+                VIP,
+            )
+        if under_18:
+            return _initial_due(
+                facts,
+                today,
+                "Salarié de moins de 18 ans : la visite d'information et de prévention a lieu avant l'affectation "
+                "au poste.",
+                VIP,
+            )
+        if facts.apprentice:
+            return DueVisit(
+                VIP,
+                add_months(facts.entry_date, 2),
+                f"Apprenti : visite d'information et de prévention dans les 2 mois suivant l'entrée du "
+                f"{fr(facts.entry_date)}.",
+            )
+        return DueVisit(
+            VIP,
+            add_months(facts.entry_date, 3),
+            f"Visite d'information et de prévention dans les 3 mois suivant l'entrée du {fr(facts.entry_date)}.",
+        )
+    last = periodic[-1].date
+    if facts.category == SIA:
+        return DueVisit(
+            VIP,
+            add_years(last, 3),
+            f"Suivi individuel adapté : renouvellement au plus tard 3 ans après la dernière visite du {fr(last)}.",
+        )
+    return DueVisit(
+        VIP,
+        add_years(last, 5),
+        f"Suivi individuel : renouvellement au plus tard 5 ans après la dernière visite du {fr(last)}.",
+    )
+
+
+def _mid_career_due(facts: FollowUpFacts, done: list[PastVisit]) -> DueVisit | None:
+    year = facts.birth_date.year + 45
+    if year < facts.entry_date.year:
+        return None  # the 45th birthday fell before the employee joined
+    if facts.exit_date is not None and facts.exit_date.year < year:
+        return None
+    if any(v.type == MID_CAREER and v.date.year >= year - 2 for v in done):
+        return None
+    return DueVisit(
+        MID_CAREER,
+        date(year, 12, 31),
+        f"Visite de mi-carrière dans l'année des 45 ans du salarié ({year}).",
+    )
+
+
+def visit_status_badge(due: date | str | None, today: date) -> str:
+    """ "En retard" past the due date, "À planifier" within 90 days or before assignment, else "À jour"."""
+    if due is None:
+        return BADGE_OK
+    if due == BEFORE_ASSIGNMENT:
+        return BADGE_TODO
+    if due < today:
+        return BADGE_LATE
+    if due <= today + timedelta(days=PLANNING_WINDOW_DAYS):
+        return BADGE_TODO
+    return BADGE_OK
+
+
+BADGE_CLASSES = {BADGE_OK: "badge--ok", BADGE_TODO: "badge--todo", BADGE_LATE: "badge--late"}

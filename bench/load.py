@@ -98,6 +98,8 @@ SCENARIOS = [
         "page",
         "employer",
         r" /entreprises/<[^>]*code>/(cotisation|declaration)/?$",
+        # The review of the 5,000 employees, also once a declaration exists (a correction).
+        query="corriger=1",
     ),
 ]
 EXPORT_ROUTE = r" /entreprises/<[^>]*code>/salaries/.*(export|csv)"

@@ -77,7 +77,7 @@ SCENARIOS = [
         "Switcher search, 300 companies (fragment)",
         "fragment",
         "accountant",
-        r"(switch|selecteur|changer|recherche)",
+        r"(/changer/recherche|switch[^ ]*search|selecteur[^ ]*recherche)",
         query="q=Bou",
         htmx=True,
     ),

@@ -499,7 +499,8 @@ def run(args) -> dict:
             sc.result.update(res)
             sc.status = "measured" if not res["non2xx"] else f"measured, {res['non2xx']} non-2xx"
             print(
-                f"  {sc.label:<45} {res['rps']:8.1f} req/s  p50 {res['p50']:7.1f} ms  p99 {res['p99']:7.1f} ms",
+                f"  {sc.label:<45} {res['rps']:8.1f} req/s  p50 {fmt_ms(res['p50'])} ms  p99 {fmt_ms(res['p99'])} ms"
+                f"  timeouts {res.get('timeouts', 0)}",
                 flush=True,
             )
         extra["rss_mb"] = server.worker_rss_mb()

@@ -1,0 +1,708 @@
+"""Measure the portal under load: gunicorn as in the Procfile, wrk at 16 connections, each
+scenario against the /healthz ceiling; results written to docs/PERFORMANCE.md.
+
+Usage (after bench/generate.py --json summary.json):
+    python bench/load.py --summary /tmp/bench.json [--duration 10] [--write-docs]
+
+Logging in: the script opens a server-side login session directly (services.sessions) and
+signs the cookie with the app's own session serializer, as tests/conftest.py browser_login
+does; the login form itself (argon2 on purpose) is not part of these throughput numbers.
+A scenario whose route is not in this deployment is reported "not available".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DOC = ROOT / "docs" / "PERFORMANCE.md"
+HX = {"HX-Request": "true"}
+
+# ---------------------------------------------------------------------------- scenarios
+
+
+@dataclass
+class Scenario:
+    key: str
+    label: str
+    kind: str  # page | fragment | ceiling
+    user: str  # employer | accountant | none
+    # Regex matched against "endpoint rule" of the URL map; the first GET rule that matches
+    # (and whose only arguments are `code`) is used.
+    route: str
+    query: str = ""
+    htmx: bool = False
+    # filled at run time
+    path: str | None = None
+    status: str = ""
+    result: dict = field(default_factory=dict)
+
+
+SCENARIOS = [
+    Scenario("healthz", "/healthz (ceiling)", "ceiling", "none", r"^public\.healthz "),
+    Scenario("home", "Member home", "page", "employer", r"^companies\.home "),
+    Scenario("employees", "Mes salariés (page)", "page", "employer", r" /entreprises/<[^>]*code>/salaries/?$"),
+    Scenario(
+        "employee_search",
+        "Employee search (fragment)",
+        "fragment",
+        "employer",
+        r" /entreprises/<[^>]*code>/salaries/?$",
+        query="q=MART",
+        htmx=True,
+    ),
+    Scenario(
+        "switcher",
+        "Switcher search, 300 companies (fragment)",
+        "fragment",
+        "accountant",
+        r"(/changer/recherche|switch[^ ]*search|selecteur[^ ]*recherche)",
+        query="q=Bou",
+        htmx=True,
+    ),
+    Scenario("my_companies", "Mes entreprises (page)", "page", "accountant", r" /mes-entreprises/?$"),
+    Scenario("planning_week", "Planning week (page)", "page", "employer", r" /entreprises/<[^>]*code>/planning/?$"),
+    Scenario(
+        "free_slots",
+        "Free slots (fragment)",
+        "fragment",
+        "employer",
+        r" /entreprises/<[^>]*code>/planning/.*(creneaux|disponib|libres|slots)",
+        htmx=True,
+    ),
+    Scenario("documents", "Documents list (page)", "page", "employer", r" /entreprises/<[^>]*code>/documents/?$"),
+    Scenario(
+        "declaration",
+        "Declaration, 5,000 employees (page)",
+        "page",
+        "employer",
+        r" /entreprises/<[^>]*code>/(cotisation|declaration)/?$",
+        # The review of the 5,000 employees, also once a declaration exists (a correction).
+        query="corriger=1",
+    ),
+]
+EXPORT_ROUTE = r" /entreprises/<[^>]*code>/salaries/.*(export|csv)"
+CONFIRM_ENDPOINT = "billing.confirm"  # POST: confirm the declaration (attest), then snapshot + invoice
+TARGETS = {"fragment": (0.20, 50.0), "page": (0.12, 100.0)}
+
+
+def resolve(app, scenario_route: str, code: str) -> str | None:
+    """The path of the first GET rule matching the regex, with <code> filled in."""
+    pattern = re.compile(scenario_route)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in (rule.methods or ()):
+            continue
+        if not pattern.search(f"{rule.endpoint} {rule.rule}"):
+            continue
+        if set(rule.arguments) - {"code"}:
+            continue
+        return re.sub(r"<[^>]*code>", code, rule.rule)
+    return None
+
+
+# ---------------------------------------------------------------------------- server
+
+
+def procfile_web_command(port: int) -> list[str]:
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
+    command = line.split(":", 1)[1].strip().replace("${PORT:-8000}", str(port)).replace("$PORT", str(port))
+    argv = shlex.split(command)
+    venv_bin = Path(sys.executable).parent
+    if (venv_bin / argv[0]).exists():
+        argv[0] = str(venv_bin / argv[0])
+    return [a.replace("0.0.0.0", "127.0.0.1") for a in argv]  # noqa: S104 - replaced, not bound
+
+
+class Server:
+    def __init__(self, port: int, env: dict[str, str]):
+        self.port = port
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.log = open(f"/tmp/bench-gunicorn-{port}.log", "w")  # noqa: SIM115, S108 - closed in stop()
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.proc = subprocess.Popen(
+            procfile_web_command(self.port), cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: see /tmp/bench-gunicorn-{self.port}.log")
+            try:
+                status, _, _ = request(self.port, "/healthz")
+                if status == 200 and len(self.worker_pids()) >= 1:
+                    time.sleep(1.0)  # let the second worker boot too
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("gunicorn did not answer /healthz in time")
+
+    def worker_pids(self) -> list[int]:
+        if self.proc is None:
+            return []
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return [int(p) for p in path.read_text().split()]
+        except OSError:  # kernel without /proc/.../children: scan the parent pids
+            pids = []
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = stat.read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.proc.pid:
+                    pids.append(int(stat.parent.name))
+            return pids
+
+    def worker_rss_mb(self) -> list[float]:
+        sizes = []
+        for pid in self.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if match:
+                sizes.append(int(match.group(1)) / 1024)
+        return sizes
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def request(port: int, path: str, headers: dict | None = None, method: str = "GET", body: bytes | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------- load tools
+
+
+def ensure_wrk() -> str | None:
+    """wrk from Debian, installed like scripts/setup.sh installs Chromium; None if impossible."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        subprocess.run(
+            [*sudo, "apt-get", "install", "-y", "-qq", "wrk"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=300,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return shutil.which("wrk")
+
+
+def _parse_ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    if not match:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(wrk: str, port: int, path: str, headers: dict, seconds: int, connections: int, threads: int) -> dict:
+    argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    argv.append(f"http://127.0.0.1:{port}{path}")
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _parse_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _parse_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "requests": total,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": errors.group(0) if errors else "",
+        "timeouts": int(re.search(r"timeout (\d+)", errors.group(0)).group(1)) if errors else 0,
+    }
+
+
+def wait_idle(port: int, timeout: float = 120.0) -> None:
+    """Wait until the server answers /healthz quickly again (its queue has drained)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t0 = time.perf_counter()
+        with contextlib.suppress(OSError):
+            request(port, "/healthz")
+        if time.perf_counter() - t0 < 0.05:
+            return
+        time.sleep(0.5)
+
+
+def run_threads(port: int, path: str, headers: dict, seconds: int, connections: int) -> dict:
+    """Fallback without wrk: keep-alive http.client connections in threads."""
+    latencies: list[float] = []
+    non2xx = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        local, bad = [], 0
+        while time.monotonic() < stop_at:
+            t0 = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            local.append((time.perf_counter() - t0) * 1000)
+            bad += resp.status >= 400
+        conn.close()
+        with lock:
+            latencies.extend(local)
+            non2xx[0] += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": q[49],
+        "p99": q[98],
+        "requests": len(latencies),
+        "non2xx": non2xx[0],
+        "socket_errors": "",
+        "timeouts": 0,
+    }
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        ram = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram": ram,
+        "python": platform.python_version(),
+        "load": os.getloadavg(),
+    }
+
+
+def login_cookie(app, email: str) -> str:
+    """A signed session cookie for a fresh server-side session of `email`."""
+    from sqlalchemy import func, select
+
+    from extensions import db
+    from models import User
+    from services import sessions
+
+    with app.app_context():
+        user = db.session.execute(select(User).where(func.lower(User.email) == email.lower())).scalar_one()
+        with app.test_request_context("/"):
+            token = sessions.open_session(user, ip="127.0.0.1", user_agent="bench/load.py")
+            db.session.commit()
+            serializer = app.session_interface.get_signing_serializer(app)
+            # A browser keeps the CSRF token Flask-WTF put in its cookie on the first page;
+            # giving it one up front keeps every measured response from re-signing the cookie.
+            value = serializer.dumps({"sid": token, "csrf_token": secrets.token_hex(20)})
+    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+
+
+def first_load(port: int, path: str) -> dict:
+    """Bytes transferred (gzip accepted) for the HTML and the CSS/JS it references."""
+    gz = {"Accept-Encoding": "gzip"}
+    status, headers, body = request(port, path, gz)
+    total = len(body)
+    html = gzip.decompress(body).decode() if headers.get("Content-Encoding") == "gzip" else body.decode()
+    refs = re.findall(r'<(?:link[^>]+href|script[^>]+src)="([^"]+)"', html)
+    third_party = [r for r in refs if r.startswith(("http://", "https://", "//"))]
+    assets = []
+    for ref in refs:
+        if ref in third_party or not ref.endswith((".css", ".js")):
+            continue
+        st, h, b = request(port, ref, gz)
+        assets.append({"path": ref, "status": st, "bytes": len(b), "encoding": h.get("Content-Encoding", "")})
+        total += len(b)
+    gzipped = headers.get("Content-Encoding") == "gzip"
+    return {
+        "path": path,
+        "status": status,
+        "html_bytes": len(body),
+        "html_gzip": gzipped,
+        "assets": assets,
+        "total_bytes": total,
+        "third_party": third_party,
+    }
+
+
+def confirm_declaration(app, port: int, cookie: str, code: str) -> dict | None:
+    """Time the POST that confirms the big company's declaration (snapshot of 5,000 employees,
+    invoice, PDF, mail queued). A second run on the same data confirms a correction."""
+    if CONFIRM_ENDPOINT not in app.view_functions:
+        return None
+    from flask import url_for
+
+    with app.test_request_context():
+        page = url_for("billing.cotisation", code=code)
+        target = url_for(CONFIRM_ENDPOINT, code=code)
+    status, _, html = request(port, page, {"Cookie": cookie})
+    if status == 200 and b'name="attest"' not in html:  # already confirmed: confirm a correction
+        status, _, html = request(port, page + "?corriger=1", {"Cookie": cookie})
+    token = re.search(rb'"X-CSRFToken": "([^"]+)"', html)
+    if status != 200 or token is None:
+        return {"path": target, "status": status, "seconds": None, "note": "page unavailable"}
+    correcting = b'name="correction"' in html
+    body = f"attest=y&csrf_token={token.group(1).decode()}" + ("&correction=1" if correcting else "")
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"}
+    t0 = time.perf_counter()
+    status, resp_headers, answer = request(port, target, headers, "POST", body.encode())
+    seconds = time.perf_counter() - t0
+    confirmed = status in (200, 204, 303) and (
+        "HX-Redirect" in resp_headers or "HX-Location" in resp_headers or status == 303
+    )
+    return {"path": target, "status": status, "seconds": seconds, "confirmed": confirmed, "correction": correcting}
+
+
+def fmt_ms(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1f}"
+
+
+# ---------------------------------------------------------------------------- main run
+
+
+def run(args) -> dict:
+    summary = json.loads(Path(args.summary).read_text())
+    database_url = args.database_url or summary["database_url"]
+    creds = summary["credentials"]
+    secret = secrets.token_urlsafe(48)
+    env = dict(os.environ, PORTAIL_ENV="production", SECRET_KEY=secret, DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
+    env.pop("REDIS_URL", None)
+    if args.redis_url:
+        env["REDIS_URL"] = args.redis_url
+
+    from app import create_app
+
+    app = create_app(
+        {
+            "CONFIG": "production",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": secret,
+            "REDIS_URL": args.redis_url,
+            "RATELIMIT_STORAGE_URI": args.redis_url or "memory://",
+        }
+    )
+    cookies = {"employer": login_cookie(app, creds["employer"]), "accountant": login_cookie(app, creds["accountant"])}
+    code = creds["big_company"]
+    for sc in SCENARIOS:
+        sc.path = resolve(app, sc.route, code)
+        if sc.path and sc.query:
+            sc.path += ("&" if "?" in sc.path else "?") + sc.query
+    export_path = resolve(app, EXPORT_ROUTE, code)
+    login_path = resolve(app, r"^auth\.login ", code)
+    with app.app_context():
+        from extensions import db
+
+        db.engine.dispose()
+
+    wrk = None if args.no_wrk else ensure_wrk()
+    tool = f"wrk ({wrk})" if wrk else "python threads (wrk unavailable)"
+    server = Server(args.port, env)
+    print(f"Starting: {' '.join(procfile_web_command(args.port))}", flush=True)
+    server.start()
+    extra: dict = {}
+    try:
+        for sc in SCENARIOS:
+            if sc.path is None:
+                sc.status = "not available"
+                print(f"  {sc.label:<45} not available (no such route yet)", flush=True)
+                continue
+            headers = {"Cookie": cookies[sc.user]} if sc.user != "none" else {}
+            if sc.htmx:
+                headers.update(HX)
+            status, resp_headers, body = request(args.port, sc.path, headers)
+            sc.result["bytes"] = len(body)
+            if status != 200:
+                sc.status = f"HTTP {status}"
+                print(f"  {sc.label:<45} {sc.path}: HTTP {status}, not measured", flush=True)
+                continue
+
+            def measure(path, hdrs, seconds):
+                if wrk:
+                    return run_wrk(wrk, args.port, path, hdrs, seconds, args.connections, args.threads)
+                return run_threads(args.port, path, hdrs, seconds, args.connections)
+
+            if args.warmup:
+                measure(sc.path, headers, args.warmup)
+            res = measure(sc.path, headers, args.duration)
+            if not res["requests"]:
+                res["p50"] = res["p99"] = None
+            if sc.kind != "ceiling":
+                wait_idle(args.port)  # slow scenarios leave queued requests behind
+            if sc.kind != "ceiling" and args.ceiling_each:
+                # The machine is shared: the ceiling is measured again right after each scenario
+                # and the ratio uses this adjacent value, so that background load cancels out.
+                res["ceiling_rps"] = measure("/healthz", {}, args.ceiling_each)["rps"]
+            sc.result.update(res)
+            sc.status = "measured" if not res["non2xx"] else f"measured, {res['non2xx']} non-2xx"
+            print(
+                f"  {sc.label:<45} {res['rps']:8.1f} req/s  p50 {fmt_ms(res['p50'])} ms  p99 {fmt_ms(res['p99'])} ms"
+                f"  timeouts {res.get('timeouts', 0)}",
+                flush=True,
+            )
+        extra["rss_mb"] = server.worker_rss_mb()
+        # Login page first load (or the public home while auth.login is not in the tree).
+        extra["first_load"] = first_load(args.port, login_path or "/")
+        extra["first_load"]["is_login_page"] = bool(login_path)
+        # A fragment's size.
+        frag = next((s for s in SCENARIOS if s.kind == "fragment" and s.result.get("bytes")), None)
+        extra["fragment"] = {"label": frag.label, "bytes": frag.result["bytes"]} if frag else None
+        # CSV export of the 5,000 employees.
+        if export_path:
+            t0 = time.perf_counter()
+            status, _, body = request(args.port, export_path, {"Cookie": cookies["employer"]})
+            extra["export"] = {
+                "path": export_path,
+                "status": status,
+                "seconds": time.perf_counter() - t0,
+                "bytes": len(body),
+            }
+        else:
+            extra["export"] = None
+        extra["declaration_confirm"] = confirm_declaration(app, args.port, cookies["employer"], code)
+    finally:
+        server.stop()
+    return {
+        "database": app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0].split("+")[0],
+        "database_url": re.sub(r"//[^@/]*@", "//", database_url),
+        "scale": summary["scale"],
+        "counts": summary["counts"],
+        "load_seconds": summary["timings"]["total"],
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "tool": tool,
+        "settings": {
+            "connections": args.connections,
+            "threads": args.threads,
+            "duration": args.duration,
+            "warmup": args.warmup,
+            "redis": bool(args.redis_url),
+        },
+        "scenarios": [
+            {"key": s.key, "label": s.label, "kind": s.kind, "path": s.path, "status": s.status, **s.result}
+            for s in SCENARIOS
+        ],
+        **extra,
+    }
+
+
+def verdicts(result: dict) -> list[dict]:
+    ceiling = next((s for s in result["scenarios"] if s["key"] == "healthz" and "rps" in s), None)
+    rows = []
+    for s in result["scenarios"]:
+        row = dict(s)
+        if "rps" in s and ceiling:
+            row["ratio"] = s["rps"] / (s.get("ceiling_rps") or ceiling["rps"])
+        if s["kind"] in TARGETS and "rps" in s:
+            min_ratio, max_p99 = TARGETS[s["kind"]]
+            ok = (
+                s["requests"] > 0
+                and row.get("ratio", 0) >= min_ratio
+                and s["p99"] is not None
+                and s["p99"] < max_p99
+                and not s.get("non2xx")
+                and not s.get("timeouts")
+            )
+            row["target"] = f"≥ {min_ratio:.0%}, p99 < {max_p99:.0f} ms"
+            row["verdict"] = "pass" if ok else "FAIL"
+            if s.get("timeouts"):
+                row["verdict"] += f" ({s['timeouts']} requests > 10 s)"
+        elif s["kind"] in TARGETS:
+            min_ratio, max_p99 = TARGETS[s["kind"]]
+            row["target"] = f"≥ {min_ratio:.0%}, p99 < {max_p99:.0f} ms"
+            row["verdict"] = s["status"] or "not available"
+        else:
+            row["target"], row["verdict"] = "ceiling", "–"
+        rows.append(row)
+    return rows
+
+
+def markdown_section(result: dict) -> str:
+    db_name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(result["database"], result["database"])
+    c = result["counts"]
+    db_file = result["database_url"].split("/")[-1] or result["database"]
+    lines = [
+        f"### {db_name}",
+        "",
+        f"Measured {result['date']} with `bench/load.py` on `{db_file}`,"
+        f" data set scale **{result['scale']}** (loaded in {result['load_seconds']:.0f} s by `bench/generate.py`):"
+        f" {c.get('companies', 0):,} companies and sites, {c.get('users', 0):,} users,"
+        f" {c.get('memberships', 0):,} memberships, {c.get('employees', 0):,} employees,"
+        f" {c.get('visits', 0):,} visits, {c.get('slots', 0):,} slots, {c.get('invoices', 0):,} invoices.",
+        f"Load: {result['tool']}, {result['settings']['connections']} connections, {result['settings']['threads']}"
+        f" threads, {result['settings']['warmup']} s warm-up then {result['settings']['duration']} s per scenario;"
+        f" gunicorn as in the Procfile (2 workers), PORTAIL_ENV=production,"
+        f" Redis {'on' if result['settings']['redis'] else 'off'}. Machine load average at the end:"
+        f" {', '.join(f'{x:.1f}' for x in result['machine']['load'])} (shared machine).",
+        "",
+        "| Scenario | Path | req/s | p50 ms | p99 ms | adjacent ceiling req/s | ratio | target | result |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in verdicts(result):
+        path = f"`{r['path']}`" if r.get("path") else "–"
+        if "rps" in r:
+            lines.append(
+                f"| {r['label']} | {path} | {r['rps']:.0f} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])} |"
+                f" {r.get('ceiling_rps', r['rps']):.0f} | {r.get('ratio', 1):.0%} | {r['target']} | {r['verdict']} |"
+            )
+        else:
+            lines.append(f"| {r['label']} | {path} | – | – | – | – | – | {r['target']} | {r['verdict']} |")
+    rss = result.get("rss_mb") or []
+    fl = result.get("first_load") or {}
+    frag = result.get("fragment")
+    exp = result.get("export")
+    lines += ["", "| Check | Measured | Target | Result |", "|---|---|---|---|"]
+    if rss:
+        lines.append(
+            f"| Worker RSS after the run | {', '.join(f'{x:.0f} MB' for x in rss)} | < 150 MB each |"
+            f" {'pass' if max(rss) < 150 else 'FAIL'} |"
+        )
+    if fl:
+        what = "Login page" if fl.get("is_login_page") else "Public home (login page not in the tree yet)"
+        parts = " + ".join(f"{a['path'].rsplit('/', 1)[-1]} {a['bytes'] / 1024:.1f} KB" for a in fl["assets"])
+        ok = fl["total_bytes"] < 60 * 1024 and not fl["third_party"]
+        lines.append(
+            f"| {what} first load, gzip (`{fl['path']}`) | {fl['total_bytes'] / 1024:.1f} KB"
+            f" (HTML {fl['html_bytes'] / 1024:.1f} KB + {parts}); third-party URLs:"
+            f" {len(fl['third_party'])} | < 60 KB, none | {'pass' if ok else 'FAIL'} |"
+        )
+    if frag:
+        lines.append(
+            f"| Fragment size ({frag['label']}) | {frag['bytes'] / 1024:.1f} KB | < 15 KB |"
+            f" {'pass' if frag['bytes'] < 15 * 1024 else 'FAIL'} |"
+        )
+    else:
+        lines.append("| Fragment size | – | < 15 KB | not available |")
+    if exp:
+        ok = exp["status"] == 200 and exp["seconds"] < 1
+        lines.append(
+            f"| CSV export of 5,000 employees (`{exp['path']}`) | {exp['seconds']:.2f} s,"
+            f" {exp['bytes'] / 1024:.0f} KB, HTTP {exp['status']} | < 1 s | {'pass' if ok else 'FAIL'} |"
+        )
+    else:
+        lines.append("| CSV export of 5,000 employees | – | < 1 s | not available |")
+    conf = result.get("declaration_confirm")
+    if conf and conf.get("seconds") is not None:
+        ok = conf["confirmed"] and conf["seconds"] < 2
+        what = "correction" if conf.get("correction") else "first confirmation"
+        lines.append(
+            f"| Confirming the 5,000-employee declaration (`POST {conf['path']}`, {what}) |"
+            f" {conf['seconds']:.2f} s, HTTP {conf['status']} | < 2 s | {'pass' if ok else 'FAIL'} |"
+        )
+    else:
+        lines.append("| Confirming the 5,000-employee declaration | – | < 2 s | not available |")
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(result: dict) -> None:
+    key = result["database"]
+    start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
+    text = DOC.read_text() if DOC.exists() else "# Performance\n\n## Results\n\n## Findings\n"
+    block = f"{start}\n{markdown_section(result)}{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
+    else:
+        text = text.replace("## Findings", f"{block}\n\n## Findings", 1)
+    m = result["machine"]
+    machine_line = (
+        f"<!-- bench:machine -->Machine: {m['nproc']} cores ({m['cpu']}), {m['ram']} RAM, Python"
+        f" {m['python']}; last run {result['date']}.<!-- /bench:machine -->"
+    )
+    if "<!-- bench:machine -->" in text:
+        text = re.sub(r"<!-- bench:machine -->.*?<!-- /bench:machine -->", lambda _m: machine_line, text)
+    DOC.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--summary", required=True, help="the --json file written by bench/generate.py")
+    parser.add_argument("--database-url", help="default: the one in the summary")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--ceiling-each", type=int, default=4, help="seconds of /healthz after each scenario (0: only once)"
+    )
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-wrk", action="store_true", help="use the Python client even if wrk exists")
+    parser.add_argument("--write-docs", action="store_true", help="update docs/PERFORMANCE.md")
+    parser.add_argument("--json", help="write the raw results here")
+    args = parser.parse_args(argv)
+    result = run(args)
+    print()
+    print(markdown_section(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, default=str))
+    if args.write_docs:
+        write_docs(result)
+        print(f"Updated {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

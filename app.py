@@ -59,6 +59,7 @@ def create_app(config=None) -> Flask:
     _register_template_context(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+        logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2's font subsetting chatter
     return app
 
 

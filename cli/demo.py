@@ -19,4 +19,12 @@ def demo(reset: bool) -> None:
     except DemoAlreadyLoaded as exc:
         click.echo(str(exc))
         return
+    # Invoice PDFs are rendered after the data is committed (as the portal itself does).
+    from sqlalchemy import select
+
+    from extensions import db
+    from models.billing import Invoice
+    from services.billing import publish_invoices
+
+    publish_invoices(list(db.session.scalars(select(Invoice.id))))
     click.echo("\n".join(ctx.notes))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import delete, select
 from stdnum import luhn
@@ -425,6 +426,136 @@ def step_employee_register(ctx: DemoContext) -> None:
     db.session.flush()
 
 
+def step_planning(ctx: DemoContext) -> None:
+    """Mon planning: two centres, a doctor and a nurse, slots over the next four weeks (some
+    reserved to 00010), booked and past visits, a proposal to confirm and a pending request."""
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from models.planning import Professional, Slot, Visit
+    from services import planning, slot_series
+
+    paris = ZoneInfo("Europe/Paris")
+    brieuc = planning.save_centre(
+        "Centre de Saint-Brieuc",
+        "10 rue de la Santé",
+        "22000",
+        "Saint-Brieuc",
+        "Parking visiteurs à l'arrière du bâtiment ; accès PMR par l'entrée B.",
+        actor_label="demo",
+    )
+    dinan = planning.save_centre(
+        "Centre de Dinan", "4 place Duclos", "22100", "Dinan", "Au 1er étage, ascenseur.", actor_label="demo"
+    )
+    doctor = Professional(name="Dr Anne Le Bihan", kind="medecin")
+    nurse = Professional(name="Yann Kerléo", kind="infirmier")
+    db.session.add_all([doctor, nurse])
+    db.session.flush()
+    now = datetime.now(UTC)
+    first, last = ctx.today + timedelta(days=1), ctx.today + timedelta(days=28)
+    slot_series.create_series(brieuc, doctor, first, last, {0, 2, 4}, time(9), time(12), 30, None, None, now=now)
+    slot_series.create_series(
+        dinan, nurse, first, last, {1, 3}, time(14), time(17), 30, ctx.companies["00010"], None, now=now
+    )
+    employer = ctx.users["employer"]
+    company = ctx.companies["00010"]
+    staff = [e for e in ctx.employees.get("00010", []) if e.exit_date is None]
+    free = (
+        db.session.execute(select(Slot).where(Slot.starts_at > now).order_by(Slot.starts_at).limit(12)).scalars().all()
+    )
+    for employee, slot in zip(staff[:3], free[::4], strict=False):
+        _, visit_type = planning.suggest_next_visit(employee, [], ctx.today)
+        planning.book_slot(company, slot, employee.id, visit_type, employer, now)
+    if len(staff) > 3 and len(free) > 2:
+        slot = free[2]
+        db.session.add(
+            Visit(
+                company_id=company.id,
+                employee_id=staff[3].id,
+                slot_id=slot.id,
+                active_slot_id=slot.id,
+                starts_at=slot.starts_at,
+                visit_type="vip_periodique",
+                status="proposee",
+                proposed_by_service=True,
+            )
+        )
+    # Visits that took place: the register then shows a last visit and an up-to-date badge.
+    for i, employee in enumerate(staff[4:14]):
+        when = datetime.combine(ctx.today - timedelta(days=60 + 45 * i), time(10), paris).astimezone(UTC)
+        past = Slot(starts_at=when, duration_minutes=30, centre_id=brieuc.id, professional_id=doctor.id)
+        db.session.add(past)
+        db.session.flush()
+        db.session.add(
+            Visit(
+                company_id=employee.company_id,
+                employee_id=employee.id,
+                slot_id=past.id,
+                starts_at=when,
+                visit_type="vip_periodique",
+                status="realisee",
+                outcome_recorded_at=when,
+            )
+        )
+    if len(staff) > 14:
+        planning.create_request(
+            company,
+            {
+                "employee_id": staff[14].id,
+                "reason": "reprise",
+                "absence_type": "maladie",
+                "absence_start": ctx.today - timedelta(days=75),
+                "absence_end": ctx.today + timedelta(days=5),
+                "wished_from": ctx.today + timedelta(days=5),
+                "wished_to": ctx.today + timedelta(days=12),
+                "details": None,
+                "comment": "Reprise à mi-temps thérapeutique.",
+            },
+            employer,
+        )
+    db.session.flush()
+
+
+def step_billing(ctx: DemoContext) -> None:
+    """Ma cotisation: this year's grid with the campaign open, and for 00020 a declaration
+    confirmed by the accountant whose invoice is partly paid (its PDF is made after the load)."""
+    from services import billing
+
+    year = ctx.today.year
+    tariff = billing.set_tariff(
+        year,
+        {
+            "mode": "per_category",
+            "prices": {"SI": "94.80", "SIA": "138.00", "SIR": "162.60", "apprenti": "94.80"},
+            "entry_fee": {"amount": "0", "mode": "per_company"},
+            "minimum": "100.00",
+            "vat_rate": "20.00",
+            "reference_date": f"{year}-01-01",
+            "counting": {
+                "min_contract_days": 0,
+                "exclude_interim": True,
+                "include_suspended": True,
+                "include_apprentices": True,
+            },
+            "campaign": {
+                "opens_on": (ctx.today - timedelta(days=10)).isoformat(),
+                "closes_on": (ctx.today + timedelta(days=50)).isoformat(),
+            },
+            "payment_due_days": 30,
+        },
+    )
+    company = ctx.companies["00020"]
+    _declaration, invoice = billing.confirm_declaration(
+        company, tariff, ctx.users["accountant"], attested=True, actor_role="tiers_declarant", on=ctx.today
+    )
+    if invoice is not None:
+        db.session.flush()
+        billing.record_payment(
+            invoice, (invoice.total_ttc / 2).quantize(Decimal("0.01")), ctx.today, "virement", "Acompte"
+        )
+    db.session.flush()
+
+
 def how_to_try() -> list[str]:
     """The codes, n° télédéclarant and logins to try (the same at every load)."""
     labels = {
@@ -465,7 +596,15 @@ def step_welcome_mail(ctx: DemoContext) -> None:
     )
 
 
-DEMO_STEPS = [step_companies, step_users, step_employees, step_employee_register, step_welcome_mail]
+DEMO_STEPS = [
+    step_companies,
+    step_users,
+    step_employees,
+    step_employee_register,
+    step_planning,
+    step_billing,
+    step_welcome_mail,
+]
 
 
 def demo_loaded() -> bool:

@@ -45,7 +45,20 @@ def test_demo_loads_members_sites_users_and_employees():
     assert any(e.night_work for e in employees) and any(e.apprentice for e in employees)
     assert any(e.risks and e.category == "SIR" for e in employees)
     assert any(e.exit_date for e in employees)
-    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+    subjects = db.session.scalars(select(OutboxMessage.subject)).all()
+    assert "Bienvenue sur la démonstration du Portail adhérents" in subjects
+
+    # Planning and billing have something to show.
+    from models.billing import Invoice, TariffYear
+    from models.planning import AppointmentRequest, Slot, Visit
+
+    assert db.session.scalar(select(func.count(Slot.id))) > 50
+    statuses = set(db.session.scalars(select(Visit.status)))
+    assert {"confirmee", "proposee", "realisee"} <= statuses
+    assert db.session.scalar(select(func.count(AppointmentRequest.id))) == 1
+    assert db.session.scalar(select(func.count(TariffYear.id))) == 1
+    invoice = db.session.scalars(select(Invoice)).one()
+    assert invoice.company.code == "00020" and 0 < invoice.amount_due < invoice.total_ttc
     assert any("BZH2-LEGO-FF10" in line for line in ctx.notes)
 
 

@@ -115,7 +115,7 @@ def test_service_request_placed_on_a_slot_confirms_the_visit_and_mails_the_emplo
 
     login(client, db.session.get(User, employer))
     planning_page = client.get("/entreprises/00010/planning/")
-    assert "MARTIN Julie" in planning_page.text
+    assert 'class="visit visit--confirmee"' in planning_page.text and "– MARTIN Julie" in planning_page.text
 
 
 def test_service_request_on_a_taken_slot_answers_409(client):

@@ -115,6 +115,8 @@ class Config:
     # rule applies (the fee is text shown to the employer, e.g. "80 € HT").
     VISIT_CANCEL_NOTICE_HOURS = _int("VISIT_CANCEL_NOTICE_HOURS", 48)
     NO_SHOW_FEE = _env("NO_SHOW_FEE", "80 € HT")
+    # The amount (HT) the back office adds to the next invoice for a non-excused absence.
+    NO_SHOW_FEE_AMOUNT = _env("NO_SHOW_FEE_AMOUNT", "80.00")
     SQLITE_BUSY_TIMEOUT_MS = 15000
 
 

@@ -1,7 +1,7 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from models.audit import AuditEvent
-from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceSequence, Payment, TariffYear
+from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceSequence, Payment, PendingFee, TariffYear
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
@@ -34,6 +34,7 @@ __all__ = [
     "Membership",
     "OutboxMessage",
     "Payment",
+    "PendingFee",
     "ROLES",
     "ROLE_ACCOUNTANT",
     "ROLE_EMPLOYER",

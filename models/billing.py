@@ -268,3 +268,23 @@ class Document(db.Model):
     @property
     def kind_label(self) -> str:
         return DOC_KINDS.get(self.kind, self.kind)
+
+
+class PendingFee(db.Model):
+    """A fee waiting for the company's next invoice (e.g. a non-excused absence): the next
+    invoice or complement takes every unbilled row as an extra line and stamps `invoice_id`."""
+
+    __tablename__ = "pending_fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    # One fee per visit at most: a second click cannot bill the same absence twice.
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), unique=True)
+    code: Mapped[str] = mapped_column(String(20), default="NO_SHOW")
+    label: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(MONEY)  # HT
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_pending_fees_company_invoice", "company_id", "invoice_id"),)

@@ -35,6 +35,7 @@ from models.billing import (
     InvoiceLine,
     InvoiceSequence,
     Payment,
+    PendingFee,
     TariffYear,
 )
 from models.companies import ROLE_EMPLOYER, Company, Membership
@@ -685,9 +686,41 @@ def _address(company: Company) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def unbilled_fees(company: Company) -> list[PendingFee]:
+    """Fees waiting for the company's next invoice (no-show fees recorded by the back office)."""
+    return list(
+        db.session.execute(
+            select(PendingFee)
+            .where(PendingFee.company_id == company.id, PendingFee.invoice_id.is_(None))
+            .order_by(PendingFee.id)
+        ).scalars()
+    )
+
+
+def _with_fees(kind: str, lines: list[Line], amount: Amount, fees: list[PendingFee]) -> tuple[list[Line], Amount]:
+    """Add the pending fees as extra lines of an invoice or a complement (never a credit note);
+    the declaration's own totals stay as they are, so corrections keep comparing like with like."""
+    if not fees or kind == CREDIT_NOTE:
+        return lines, amount
+    extra = [_line(fee.code, fee.label, 1, fee.amount) for fee in fees]
+    if kind == INVOICE:
+        return lines + extra, _totals(lines + extra, amount.vat_rate)
+    extra_ht = sum((line.total_ht for line in extra), ZERO)
+    extra_vat = money(extra_ht * amount.vat_rate / Decimal(100))
+    return lines + extra, Amount(
+        lines + extra,
+        amount.vat_rate,
+        amount.total_ht + extra_ht,
+        amount.total_vat + extra_vat,
+        amount.total_ttc + extra_ht + extra_vat,
+    )
+
+
 def _issue(
     company, tariff, declaration, kind, lines: list[Line], amount: Amount, on: date, *, corrects: Invoice | None = None
 ) -> Invoice:
+    fees = unbilled_fees(company) if kind != CREDIT_NOTE else []
+    lines, amount = _with_fees(kind, lines, amount, fees)
     invoice = Invoice(
         number=next_invoice_number(on.year),
         kind=kind,
@@ -720,6 +753,8 @@ def _issue(
     invoice.declaration = declaration
     db.session.add(invoice)
     db.session.flush()
+    for fee in fees:
+        fee.invoice_id = invoice.id
     audit.record(
         "invoice.issued",
         company=company,

@@ -511,8 +511,8 @@ def preview_declaration(company: Company, tariff: TariffYear) -> Preview:
 # and ~2.5 s before). `confirm_declaration` still classifies every row in Python for its
 # snapshot; tests/web/test_billing.py checks that both agree.
 
-REVIEW_PER_PAGE = 100
-EXCLUDED_SHOWN = 100
+REVIEW_PER_PAGE = 50
+EXCLUDED_SHOWN = 50
 
 
 def _days_between(end, start):

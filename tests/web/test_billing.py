@@ -600,39 +600,39 @@ def test_billing_long_list_is_paginated_and_fixes_load_on_demand(client, setup, 
     path = "/entreprises/00010/cotisation"
     html = client.get(path).get_data(as_text=True)
     assert re.search(r'data-testid="headcount">115<', html)  # the whole company, not the page
-    assert html.count('data-label="Correction"') == 100 and "Page 1 sur 2" in html
+    assert html.count('data-label="Correction"') == 50 and "Page 1 sur 3" in html
     assert 'name="exit_date"' not in html and html.count('name="csrf_token"') <= 3  # hire, confirm, logout
     assert f'href="{path}?page=2"' in html
-    second = client.get(f"{path}?page=2", headers={**HX, "HX-Target": "div#declaration"})
+    second = client.get(f"{path}?page=3", headers={**HX, "HX-Target": "div#declaration"})
     fragment = second.get_data(as_text=True)
-    assert second.status_code == 200 and "<h1" not in fragment and "Page 2 sur 2" in fragment
+    assert second.status_code == 200 and "<h1" not in fragment and "Page 3 sur 3" in fragment
     assert fragment.count('data-label="Correction"') == 15 and "ZETA104 Eve" in fragment
 
     last = db.session.execute(select(Employee).where(Employee.birth_name == "Zeta104")).scalar_one()
-    fix_path = f"{path}/salaries/{last.id}?page=2"
+    fix_path = f"{path}/salaries/{last.id}?page=3"
     assert f'href="{fix_path}"' in fragment
     row = client.get(fix_path, headers={**HX, "HX-Target": f"td#corriger-{last.id}"})
     row_html = row.get_data(as_text=True)
     assert row.status_code == 200 and "<h1" not in row_html and 'hx-post="' in row_html
-    assert 'name="page" value="2"' in row_html and len(row_html) < 4000
+    assert 'name="page" value="3"' in row_html and len(row_html) < 4000
     page = client.get(fix_path).get_data(as_text=True)  # without JavaScript: a page of its own
     assert page.count("<h1") == 1 and "hx-post" not in page and "Retour à ma déclaration" in page
     token = csrf_token(client, path)
     bad = client.post(
-        f"{path}/salaries/{last.id}/depart", data={"csrf_token": token, "exit_date": "2001-01-01", "page": "2"}
+        f"{path}/salaries/{last.id}/depart", data={"csrf_token": token, "exit_date": "2001-01-01", "page": "3"}
     )
     assert bad.status_code == 422 and bad.get_data(as_text=True).count("<h1") == 1
     bad_hx = client.post(
         f"{path}/salaries/{last.id}/depart",
-        data={"csrf_token": token, "exit_date": "2001-01-01", "page": "2"},
+        data={"csrf_token": token, "exit_date": "2001-01-01", "page": "3"},
         headers=HX,
     )
     bad_html = bad_hx.get_data(as_text=True)
-    assert bad_hx.status_code == 422 and "Page 2 sur 2" in bad_html
+    assert bad_hx.status_code == 422 and "Page 3 sur 3" in bad_html
     assert f'id="sortie-{last.id}"' in bad_html and 'aria-invalid="true"' in bad_html
     ok = client.post(
         f"{path}/salaries/{last.id}/depart",
-        data={"csrf_token": token, "exit_date": f"{billing.today().year - 1}-12-15", "page": "2"},
+        data={"csrf_token": token, "exit_date": f"{billing.today().year - 1}-12-15", "page": "3"},
     )
-    assert ok.status_code == 303 and ok.headers["Location"].endswith(f"{path}?page=2")
+    assert ok.status_code == 303 and ok.headers["Location"].endswith(f"{path}?page=3")
     assert re.search(r'data-testid="headcount">114<', client.get(path).get_data(as_text=True))

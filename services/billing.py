@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, case, func, not_, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from extensions import db
@@ -504,6 +504,122 @@ def preview_declaration(company: Company, tariff: TariffYear) -> Preview:
     )
     amount = compute_amount(tariff, counts, new_employees, new_company=new_company)
     return Preview(tariff, counted, excluded, counts, new_employees, new_company, amount)
+
+
+# The review page of a large company: the same rules as `exclusion_reason` and
+# `billing_category`, written in SQL, so that the counts and the amount come from one
+# aggregate query and only one page of the list is loaded (5,000 employees: 9.7 MB of HTML
+# and ~2.5 s before). `confirm_declaration` still classifies every row in Python for its
+# snapshot; tests/web/test_billing.py checks that both agree.
+
+REVIEW_PER_PAGE = 50
+EXCLUDED_SHOWN = 50
+
+
+def _days_between(end, start):
+    """`end - start` in days as an SQL integer expression (SQLite has no date subtraction)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.julianday(end) - func.julianday(start)
+    return end - start
+
+
+def counted_clause(tariff: TariffYear, ref_date: date):
+    """SQL condition true exactly when `exclusion_reason(employee, tariff, ref_date)` is None."""
+    conditions = [
+        Employee.entry_date <= ref_date,
+        or_(Employee.exit_date.is_(None), Employee.exit_date >= ref_date),
+    ]
+    if tariff.exclude_interim:
+        conditions.append(Employee.contract_nature != INTERIM)
+    if not tariff.include_suspended:
+        conditions.append(not_(Employee.contract_suspended))
+    if not tariff.include_apprentices:
+        conditions.append(not_(Employee.apprentice))
+    if tariff.min_contract_days:
+        end = func.coalesce(Employee.exit_date, Employee.contract_end_date)
+        conditions.append(or_(end.is_(None), _days_between(end, Employee.entry_date) + 1 > tariff.min_contract_days))
+    return and_(*conditions)
+
+
+def category_expression(tariff: TariffYear):
+    """SQL form of `billing_category`."""
+    whens = []
+    if tariff.mode == MODE_PER_CATEGORY and tariff.price_apprentice is not None:
+        whens.append((Employee.apprentice, APPRENTICE))
+    whens.append((Employee.category.in_(CATEGORIES), Employee.category))
+    return case(*whens, else_="SI")
+
+
+@dataclass
+class Review:
+    """What the review page shows: the whole company's counts and amount, one page of rows."""
+
+    tariff: TariffYear
+    counts: dict[str, int]
+    new_employees: int
+    new_company: bool
+    amount: Amount
+    counted: list[Counted]
+    excluded: list[Excluded]
+    excluded_total: int
+    page: int
+    pages: int
+
+    @property
+    def headcount(self) -> int:
+        return sum(self.counts.values())
+
+
+def review_declaration(company: Company, tariff: TariffYear, page: int = 1, per_page: int = REVIEW_PER_PAGE) -> Review:
+    """Counts and amount by SQL aggregates, then one page of counted employees (by name) and
+    the first excluded ones with their reason: five queries whatever the headcount."""
+    ref_date = tariff.reference_date
+    since = _year_before(ref_date)
+    counted_where = counted_clause(tariff, ref_date)
+    mine = Employee.company_id == company.id
+    per_employee = (
+        select(
+            category_expression(tariff).label("category"),
+            case((Employee.entry_date > since, 1), else_=0).label("new"),
+        )
+        .where(mine, counted_where)
+        .subquery()
+    )
+    counts, new_employees = {}, 0
+    for category, n, new in db.session.execute(
+        select(per_employee.c.category, func.count(), func.sum(per_employee.c.new)).group_by(per_employee.c.category)
+    ):
+        counts[category] = n
+        new_employees += int(new or 0)
+    new_company = (
+        tariff.entry_fee_mode == ENTRY_FEE_PER_COMPANY
+        and bool(tariff.entry_fee)
+        and is_new_company(company, tariff.year)
+    )
+    amount = compute_amount(tariff, counts, new_employees, new_company=new_company)
+    headcount = sum(counts.values())
+    pages = max(1, -(-headcount // per_page))
+    page = max(1, min(page, pages))
+    rows = db.session.execute(
+        select(Employee)
+        .where(mine, counted_where)
+        .order_by(Employee.birth_name, Employee.first_names, Employee.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).scalars()
+    counted = [Counted(e, billing_category(e, tariff), e.entry_date > since) for e in rows]
+    excluded_where = and_(mine, or_(Employee.exit_date.is_(None), Employee.exit_date >= since), not_(counted_where))
+    excluded_total = db.session.execute(select(func.count(Employee.id)).where(excluded_where)).scalar_one()
+    excluded = [
+        Excluded(e, exclusion_reason(e, tariff, ref_date) or "")
+        for e in db.session.execute(
+            select(Employee)
+            .where(excluded_where)
+            .order_by(Employee.birth_name, Employee.first_names, Employee.id)
+            .limit(EXCLUDED_SHOWN)
+        ).scalars()
+    ]
+    return Review(tariff, counts, new_employees, new_company, amount, counted, excluded, excluded_total, page, pages)
 
 
 def current_declaration(company: Company, year: int) -> Declaration | None:

@@ -60,12 +60,25 @@ def date_fr_filter(value) -> str:
 # --------------------------------------------------------------------------- Ma cotisation
 
 
+def _page_arg(source) -> int:
+    try:
+        return max(1, min(int(source.get("page", "1")), 100_000))
+    except (TypeError, ValueError):
+        return 1
+
+
 def _cotisation_context(
-    company, *, correcting: bool = False, hire_form=None, confirm_form=None, row_error=None, message=None
+    company, *, correcting: bool = False, hire_form=None, confirm_form=None, row_error=None, message=None, page=None
 ) -> dict:
     tariff, upcoming = billing_service.campaign_state()
     declaration = billing_service.current_declaration(company, tariff.year) if tariff else None
     editing = tariff is not None and (declaration is None or correcting)
+    if page is None:
+        page = _page_arg(request.values)
+    preview = billing_service.review_declaration(company, tariff, page) if editing else None
+    open_employee = None
+    if row_error and preview is not None:
+        open_employee = next((row.employee for row in preview.counted if row.employee.id == row_error["id"]), None)
     return {
         "company": company,
         "tariff": tariff,
@@ -73,11 +86,12 @@ def _cotisation_context(
         "declaration": declaration,
         "editing": editing,
         "correcting": editing and declaration is not None,
-        "preview": billing_service.preview_declaration(company, tariff) if editing else None,
+        "preview": preview,
         "past": billing_service.past_declarations(company),
         "hire_form": hire_form or HireForm(formdata=None),
         "confirm_form": confirm_form or ConfirmForm(formdata=None),
         "row_error": row_error,
+        "open_employee": open_employee,
         "today": billing_service.today(),
         "paris": billing_service.PARIS,
         "message": message,
@@ -109,12 +123,23 @@ def _declaration_answer(company, *, status: int = 200, **ctx):
     )
 
 
+def _row_refused(company, employee, row_error: dict):
+    """A refused row fix: the review region with that row's forms open (htmx), or the
+    employee's correction page (no JavaScript); both answer 422."""
+    if is_htmx():
+        return _declaration_answer(company, status=422, row_error=row_error)
+    return _fix_answer(company, employee, status=422, row_error=row_error)
+
+
 def _after_fix(company, message: str):
     if is_htmx():
         return _declaration_answer(company, message=message)
     flash(message, "success")
     declared = billing_service.current_declaration(company, _open_tariff().year) is not None
-    return redirect(url_for("billing.cotisation", code=company.code, **({"corriger": 1} if declared else {})), code=303)
+    args = {"corriger": 1} if declared else {}
+    if _page_arg(request.values) > 1:
+        args["page"] = _page_arg(request.values)
+    return redirect(url_for("billing.cotisation", code=company.code, **args), code=303)
 
 
 @bp.get("/entreprises/<code>/cotisation")
@@ -122,7 +147,36 @@ def _after_fix(company, message: str):
 def cotisation(company):
     """The annual declaration: pre-filled review during the campaign, history otherwise."""
     ctx = _cotisation_context(company, correcting=request.args.get("corriger") == "1")
-    return render("billing/cotisation.html", **ctx)
+    paging = request.headers.get("HX-Target", "").endswith("#declaration")
+    fragment = "billing/_declaration.html" if ctx["editing"] and paging else None
+    return render("billing/cotisation.html", fragment, **ctx)
+
+
+def _fix_answer(company, employee, *, status: int = 200, row_error=None):
+    """The correction forms of one employee: the row's fragment (htmx) or a page of its own."""
+    if _open_tariff() is None:
+        return _campaign_closed()
+    declared = billing_service.current_declaration(company, _open_tariff().year) is not None
+    return render(
+        "billing/employee.html",
+        "billing/_employee_fix.html",
+        status=status,
+        company=company,
+        employee=employee,
+        err=row_error,
+        categories=CATEGORIES,
+        correcting=declared,
+        list_page=_page_arg(request.values),
+        inline=is_htmx(),
+    )
+
+
+@bp.get("/entreprises/<code>/cotisation/salaries/<int:employee_id>")
+@company_view(right="declaration")
+def employee_fix(company, employee_id: int):
+    """Correct one employee of the list: departure or category (loaded on demand per row)."""
+    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    return _fix_answer(company, employee)
 
 
 @bp.post("/entreprises/<code>/cotisation/salaries")
@@ -171,9 +225,7 @@ def record_departure(company, employee_id: int):
             error = str(exc)
     if error:
         db.session.rollback()
-        return _declaration_answer(
-            company, status=422, row_error={"id": employee_id, "field": "exit_date", "message": error}
-        )
+        return _row_refused(company, employee, {"id": employee_id, "field": "exit_date", "message": error})
     db.session.commit()
     return _after_fix(company, f"Le départ de {employee.display_name} est enregistré.")
 
@@ -187,10 +239,10 @@ def correct_category(company, employee_id: int):
         return _campaign_closed()
     form = CategoryForm()
     if not form.validate_on_submit():
-        return _declaration_answer(
+        return _row_refused(
             company,
-            status=422,
-            row_error={"id": employee_id, "field": "category", "message": "Choisissez une catégorie de la liste."},
+            employee,
+            {"id": employee_id, "field": "category", "message": "Choisissez une catégorie de la liste."},
         )
     billing_service.correct_category(employee, form.category.data, current_user, g.membership.role)
     db.session.commit()

@@ -25,6 +25,9 @@ from services.follow_up import (
 )
 
 PER_PAGE = 50
+# "Prochaine visite" sort and "Visites à prévoir" compute the follow-up rules in Python: at
+# most this many matching employees (in name order) are considered (docs/EMPLOYEES.md).
+COMPUTED_LIMIT = 5000
 STATUSES = {"presents": "Présents", "sortis": "Sortis", "tous": "Tous"}
 SORTS = {"nom": "Nom", "entree": "Date d'entrée", "visite": "Prochaine visite"}
 PARIS = ZoneInfo("Europe/Paris")
@@ -60,6 +63,28 @@ def visits_by_employee(employee_ids) -> dict[int, dict]:
         when = visit_date(visit)
         if when is not None and visit_is_done(visit):
             entry["done"].append(PastVisit(when, visit_type(visit)))
+    return result
+
+
+def done_visits_by_employee(employee_ids) -> dict[int, dict]:
+    """{employee_id: {"done": [PastVisit]}}: only done visits, as plain columns (no ORM rows),
+    for computing the rules over many employees."""
+    from models.planning import Visit
+
+    ids = list(employee_ids)
+    result: dict[int, dict] = {}
+    if not ids:
+        return result
+    rows = db.session.execute(
+        select(Visit.employee_id, Visit.starts_at, Visit.visit_type).where(
+            Visit.employee_id.in_(ids), Visit.status == DONE_STATUS
+        )
+    )
+    for employee_id, starts_at, kind in rows:
+        if starts_at is not None:
+            result.setdefault(employee_id, {"done": []})["done"].append(
+                PastVisit(starts_at.astimezone(PARIS).date(), RULE_TYPES.get(kind, kind))
+            )
     return result
 
 
@@ -190,11 +215,9 @@ def filtered_query(company: Company, sites: list[Company], params: ListParams, d
 
 
 def name_order():
-    return (
-        func.lower(func.coalesce(Employee.usage_name, Employee.birth_name)),
-        func.lower(Employee.first_names),
-        Employee.id,
-    )
+    """Birth name, first names, id: the order of the index `ix_employees_company_name`, so a
+    page of one company is read in order and stops at LIMIT (no sort of the whole company)."""
+    return (Employee.birth_name, Employee.first_names, Employee.id)
 
 
 @dataclass
@@ -209,6 +232,7 @@ class ListResult:
     total: int
     page: int
     pages: int
+    truncated: bool = False
 
 
 def list_employees(company: Company, sites: list[Company], params: ListParams, day: date) -> ListResult:
@@ -226,10 +250,15 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
                 Employee.apprentice,
                 Employee.night_work,
                 Employee.exit_date,
-                func.lower(Employee.birth_name),
+                Employee.birth_name,
+                Employee.first_names,
             )
+            .order_by(*name_order())
+            .limit(COMPUTED_LIMIT + 1)
         ).all()
-        visits = visits_by_employee(r[0] for r in facts_rows)
+        truncated = len(facts_rows) > COMPUTED_LIMIT
+        facts_rows = facts_rows[:COMPUTED_LIMIT]
+        visits = done_visits_by_employee(r[0] for r in facts_rows)
         computed = []
         for r in facts_rows:
             proxy = _FactsRow(*r[:7])
@@ -238,11 +267,9 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
                 continue
             computed.append((fu, r))
         if params.sort == "visite":
-            computed.sort(key=lambda item: (_due_key(item[0].due.due), item[1][7], item[1][0]))
+            computed.sort(key=lambda item: (_due_key(item[0].due.due), item[1][7], item[1][8], item[1][0]))
         elif params.sort == "entree":
             computed.sort(key=lambda item: (item[1][2], item[1][0]), reverse=True)
-        else:
-            computed.sort(key=lambda item: (item[1][7], item[1][0]))
         total = len(computed)
         pages = max(1, -(-total // PER_PAGE))
         page = min(params.page, pages)
@@ -252,7 +279,7 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
             e.id: e for e in db.session.execute(select(Employee).where(Employee.id.in_(page_ids or [-1]))).scalars()
         }
         rows = [Row(employees[r[0]], fu) for fu, r in chunk if r[0] in employees]
-        return ListResult(rows, total, page, pages)
+        return ListResult(rows, total, page, pages, truncated)
 
     total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     pages = max(1, -(-total // PER_PAGE))

@@ -34,6 +34,7 @@ def _context(company, **extra):
     return {
         "company": company,
         "CATEGORY_LABELS": CATEGORY_LABELS,
+        "COMPUTED_LIMIT": reg.COMPUTED_LIMIT,
         "CONTRACT_NATURES": CONTRACT_NATURES,
         "SEX_LABELS": SEX_LABELS,
         "SIR_RISKS": SIR_RISKS,

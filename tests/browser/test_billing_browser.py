@@ -1,5 +1,5 @@
 """The issue's journey in Chromium, with and without JavaScript: review the pre-filled
-declaration, add a forgotten hire, confirm, download the invoice PDF and read it."""
+declaration, add a forgotten hire, correct a category, confirm, download the invoice PDF and read it."""
 
 import re
 from pathlib import Path
@@ -54,6 +54,17 @@ def walk_the_declaration(page, live_server, *, javascript: bool):
     # 9 SI + 2 SIR = 853.20 + 325.20 = 1178.40 HT, TVA 235.68
     assert page.get_by_test_id("total-ttc").inner_text() == "1\u00a0414,08\u00a0€"
 
+    # A row's corrections load on demand: into the row with htmx, on a page of their own without.
+    page.get_by_role("link", name="Corriger SALARIE00 Anne").click()
+    if not javascript:
+        assert page.get_by_role("heading", level=1).inner_text() == "Corriger un salarié"
+    page.get_by_label("Catégorie de SALARIE00 Anne").select_option("SIR")
+    page.get_by_role("button", name="Corriger la catégorie de SALARIE00 Anne").click()
+    page.get_by_text("La catégorie de SALARIE00 Anne est maintenant SIR.").wait_for()
+    assert page.get_by_role("heading", level=1).inner_text() == "Ma cotisation"
+    # 8 SI + 3 SIR = 758.40 + 487.80 = 1246.20 HT, TVA 249.24
+    assert page.get_by_test_id("total-ttc").inner_text() == "1\u00a0495,44\u00a0€"
+
     page.get_by_label("J'atteste l'exactitude de cette déclaration").check()
     page.get_by_role("button", name="Confirmer ma déclaration").click()
     page.get_by_text(f"Votre déclaration {year} est confirmée (11 salariés)").wait_for()
@@ -71,17 +82,17 @@ def walk_the_declaration(page, live_server, *, javascript: bool):
     for expected in (
         f"N° : {number}",
         "Boulangerie Le Goff",
-        "Cotisation - suivi individuel (SI)\n9\n94,80 EUR\n853,20 EUR",
-        "Cotisation - suivi individuel renforcé (SIR)\n2\n162,60 EUR\n325,20 EUR",
-        "Total HT\n1 178,40 EUR",
-        "TVA 20 %\n235,68 EUR",
-        "1 414,08 EUR",
+        "Cotisation - suivi individuel (SI)\n8\n94,80 EUR\n758,40 EUR",
+        "Cotisation - suivi individuel renforcé (SIR)\n3\n162,60 EUR\n487,80 EUR",
+        "Total HT\n1 246,20 EUR",
+        "TVA 20 %\n249,24 EUR",
+        "1 495,44 EUR",
         "40 EUR",
     ):
         assert expected in text, expected
     db.session.commit()
     invoice = db.session.execute(select(Invoice)).scalar_one()
-    assert invoice.number == number and str(invoice.total_ttc) == "1414.08"
+    assert invoice.number == number and str(invoice.total_ttc) == "1495.44"
 
 
 def test_billing_declaration_journey_with_htmx(page, live_server, plain_pdf):

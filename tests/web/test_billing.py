@@ -537,3 +537,102 @@ def test_billing_invoice_left_unpublished_is_repaired_by_the_cli(runner, setup):
     assert db.session.get(Invoice, invoice.id).document_id is not None
     assert len(db.session.execute(select(OutboxMessage)).all()) == 1
     assert "0 facture" in runner.invoke(args=["billing", "invoice", "publish"]).output
+
+
+# --------------------------------------------------------------------------- large companies
+
+
+@pytest.mark.parametrize(
+    "counting,prices,entry_fee",
+    [
+        ({"min_contract_days": 30, "exclude_interim": True, "include_suspended": False}, None, None),
+        (
+            {"min_contract_days": 0, "exclude_interim": False, "include_suspended": True, "include_apprentices": False},
+            {"SI": "94.80", "SIA": "138.00", "SIR": "162.60", "apprenti": "50.00"},
+            {"amount": "40.00", "mode": "per_new_employee"},
+        ),
+        (
+            {"min_contract_days": 90, "exclude_interim": True, "include_suspended": True},
+            {"SI": "94.80", "SIA": "138.00", "SIR": "162.60", "apprenti": "50.00"},
+            {"amount": "40.00", "mode": "per_company"},
+        ),
+    ],
+)
+def test_billing_review_in_sql_agrees_with_the_python_rules(app, counting, prices, entry_fee):
+    """The review page's SQL aggregates count exactly what the confirmation's snapshot counts."""
+    overrides = {"counting": counting}
+    if prices:
+        overrides["prices"] = prices
+    if entry_fee:
+        overrides["entry_fee"] = entry_fee
+    tariff = make_tariff(**overrides)
+    ref = tariff.reference_date
+    company = make_declaration_company("00010")
+    make_employee(company, apprentice=True, birth_name="Apprenti")
+    make_employee(company, contract_suspended=True, birth_name="Suspendu")
+    make_employee(company, entry_date=ref - timedelta(days=20), contract_end_date=ref + timedelta(days=9))
+    make_employee(company, entry_date=ref - timedelta(days=20), contract_end_date=ref + timedelta(days=10))
+    make_employee(company, entry_date=ref - timedelta(days=100), exit_date=ref + timedelta(days=5))
+    make_employee(company, entry_date=ref - timedelta(days=29), exit_date=ref)
+    make_employee(company, entry_date=ref + timedelta(days=1), birth_name="Futur")
+    make_employee(company, entry_date=ref - timedelta(days=400), category="SIA")
+    make_employee(company, exit_date=ref - timedelta(days=400), birth_name="Ancien")
+    db.session.commit()
+    full = billing.preview_declaration(company, tariff)
+    review = billing.review_declaration(company, tariff, per_page=4)
+    assert review.counts == full.counts
+    assert review.new_employees == full.new_employees and review.headcount == full.headcount
+    assert review.amount == full.amount
+    assert review.pages == -(-full.headcount // 4)
+    pages = [billing.review_declaration(company, tariff, page=p, per_page=4) for p in range(1, review.pages + 1)]
+    assert [(r.employee.id, r.category, r.new) for p in pages for r in p.counted] == [
+        (r.employee.id, r.category, r.new) for r in full.counted
+    ]
+    assert review.excluded_total == len(full.excluded)
+    assert [(r.employee.id, r.reason) for r in review.excluded] == [(r.employee.id, r.reason) for r in full.excluded]
+
+
+def test_billing_long_list_is_paginated_and_fixes_load_on_demand(client, setup, app):
+    company, _, _ = setup
+    for i in range(105):
+        make_employee(company, birth_name=f"Zeta{i:03d}", first_names="Eve")
+    db.session.commit()
+    path = "/entreprises/00010/cotisation"
+    html = client.get(path).get_data(as_text=True)
+    assert re.search(r'data-testid="headcount">115<', html)  # the whole company, not the page
+    assert html.count('data-label="Correction"') == 50 and "Page 1 sur 3" in html
+    assert 'name="exit_date"' not in html and html.count('name="csrf_token"') <= 3  # hire, confirm, logout
+    assert f'href="{path}?page=2"' in html
+    second = client.get(f"{path}?page=3", headers={**HX, "HX-Target": "div#declaration"})
+    fragment = second.get_data(as_text=True)
+    assert second.status_code == 200 and "<h1" not in fragment and "Page 3 sur 3" in fragment
+    assert fragment.count('data-label="Correction"') == 15 and "ZETA104 Eve" in fragment
+
+    last = db.session.execute(select(Employee).where(Employee.birth_name == "Zeta104")).scalar_one()
+    fix_path = f"{path}/salaries/{last.id}?page=3"
+    assert f'href="{fix_path}"' in fragment
+    row = client.get(fix_path, headers={**HX, "HX-Target": f"td#corriger-{last.id}"})
+    row_html = row.get_data(as_text=True)
+    assert row.status_code == 200 and "<h1" not in row_html and 'hx-post="' in row_html
+    assert 'name="page" value="3"' in row_html and len(row_html) < 4000
+    page = client.get(fix_path).get_data(as_text=True)  # without JavaScript: a page of its own
+    assert page.count("<h1") == 1 and "hx-post" not in page and "Retour à ma déclaration" in page
+    token = csrf_token(client, path)
+    bad = client.post(
+        f"{path}/salaries/{last.id}/depart", data={"csrf_token": token, "exit_date": "2001-01-01", "page": "3"}
+    )
+    assert bad.status_code == 422 and bad.get_data(as_text=True).count("<h1") == 1
+    bad_hx = client.post(
+        f"{path}/salaries/{last.id}/depart",
+        data={"csrf_token": token, "exit_date": "2001-01-01", "page": "3"},
+        headers=HX,
+    )
+    bad_html = bad_hx.get_data(as_text=True)
+    assert bad_hx.status_code == 422 and "Page 3 sur 3" in bad_html
+    assert f'id="sortie-{last.id}"' in bad_html and 'aria-invalid="true"' in bad_html
+    ok = client.post(
+        f"{path}/salaries/{last.id}/depart",
+        data={"csrf_token": token, "exit_date": f"{billing.today().year - 1}-12-15", "page": "3"},
+    )
+    assert ok.status_code == 303 and ok.headers["Location"].endswith(f"{path}?page=3")
+    assert re.search(r'data-testid="headcount">114<', client.get(path).get_data(as_text=True))

@@ -435,3 +435,28 @@ def test_employees_visits_shown_and_used_for_next_visit(client, employer, compan
     assert "02/03/2026" in html and "5 ans après la dernière visite du 02/03/2021" in html
     listing = client.get(f"{BASE}/").get_data(as_text=True)
     assert "02/03/2021" in listing and "02/03/2026" in listing
+
+
+def test_employees_list_order_size_and_capped_rules(client, employer, company, monkeypatch):
+    """Name order = the index order; a 50-row fragment stays under 15 KB; the rules in Python
+    are capped (performance, docs/EMPLOYEES.md)."""
+    from blueprints.employees import queries
+
+    for i in range(55):
+        make_employee(
+            company,
+            birth_name=f"Nom{54 - i:03d}",
+            first_names="Marie-Christine",
+            job_title="Assistante de direction",
+            usage_name="Aaa" if i == 0 else None,
+        )
+    db.session.commit()
+    fragment = client.get(f"{BASE}/", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert len(fragment.encode()) < 15_000
+    names = [n for n in fragment.split('">') if n.startswith(("NOM", "AAA"))]
+    assert names[0].startswith("NOM000") and "AAA Marie" not in fragment  # listed under the birth name NOM054
+    assert "AAA Marie" in client.get(f"{BASE}/?page=2").get_data(as_text=True)
+    assert "SIR – suivi individuel renforcé" in fragment  # the categories, explained once
+    monkeypatch.setattr(queries, "COMPUTED_LIMIT", 10)
+    html = client.get(f"{BASE}/?tri=visite").get_data(as_text=True)
+    assert "calculés sur les 10 premiers salariés" in html and "10 salariés" in html

@@ -166,6 +166,24 @@ class EmployeeForm(FlaskForm):
         return data
 
 
+class EmployeeRowForm(EmployeeForm):
+    """The compact in-place edit of a list row: the most edited fields, with the same fields and
+    rules as EmployeeForm (the other fields are removed, not redefined)."""
+
+    ROW_FIELDS = ("job_title", "contract_nature", "night_work")
+
+    company_id = birth_name = usage_name = first_names = sex = birth_date = nir = None
+    entry_date = apprentice = pcs_ese = risks = other_risk_justification = rqth = None
+    category = confirm_duplicate = None
+
+    def data_for_service(self) -> dict:
+        return {
+            "job_title": self.job_title.data.strip(),
+            "contract_nature": self.contract_nature.data,
+            "night_work": bool(self.night_work.data),
+        }
+
+
 class DepartureForm(FlaskForm):
     """Déclarer un départ."""
 

@@ -4,12 +4,12 @@ history, CSV import and export, NIR reveal."""
 from __future__ import annotations
 
 import click
-from flask import Response, flash, g, request, stream_with_context, url_for
+from flask import Response, flash, g, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from blueprints.employees import bp, staff_csv
 from blueprints.employees import queries as reg
-from blueprints.employees.forms import DepartureForm, EmployeeForm, ImportForm, choices
+from blueprints.employees.forms import DepartureForm, EmployeeForm, EmployeeRowForm, ImportForm, choices
 from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
 from extensions import db
@@ -104,6 +104,70 @@ def new(company):
         "employees/_form.html",
         status=status,
         **_context(company, form=form, duplicates=duplicates, derived=form.derived(), editing=False, employee=None),
+    )
+
+
+@bp.post("/categorie")
+@company_view(right="employees")
+def category_preview(company):
+    """The derived follow-up category sentence for the answers posted so far (writes nothing)."""
+    form = EmployeeForm(meta={"csrf": False})
+    return render_template("employees/_category.html", derived=form.derived())
+
+
+# --------------------------------------------------------------------------- list row, edited in place
+
+
+def _row(company, employee) -> reg.Row:
+    visits = reg.visits_by_employee([employee.id])
+    return reg.Row(employee, reg.follow_up_of(employee, visits.get(employee.id), reg.today()))
+
+
+def _row_form(company, employee, form, status=200):
+    return render(
+        "employees/row.html",
+        "employees/_row_form.html",
+        status=status,
+        **_context(company, employee=employee, form=form),
+    )
+
+
+@bp.get("/<int:employee_id>/ligne/lecture")
+@company_view(right="employees")
+def row(company, employee_id):
+    """Annuler: the list row as it was (the list page without JavaScript)."""
+    employee = get_employee_or_404(company, employee_id)
+    if not is_htmx():
+        return hx_redirect(url_for("employees.index", code=company.code))
+    return render_template(
+        "employees/_row.html", **_context(company, row=_row(company, employee), sites=reg.sites_of(company))
+    )
+
+
+@bp.route("/<int:employee_id>/ligne", methods=["GET", "POST"])
+@company_view(right="employees")
+def row_edit(company, employee_id):
+    """Modifier in the list: the row swaps to a compact form (poste, contrat, nuit) and back."""
+    employee = get_employee_or_404(company, employee_id)
+    prefix = f"e{employee.id}-"
+    if request.method == "GET":
+        if not is_htmx():
+            return hx_redirect(url_for("employees.edit", code=company.code, employee_id=employee.id))
+        return _row_form(company, employee, EmployeeRowForm(obj=employee, editing=True, prefix=prefix))
+    form = EmployeeRowForm(editing=True, prefix=prefix)
+    if not form.validate_on_submit():
+        return _row_form(company, employee, form, status=422)
+    try:
+        service.update_employee(employee, form.data_for_service(), current_user, _role())
+    except EmployeeError as exc:
+        form[exc.field if exc.field in form else "job_title"].errors = [str(exc)]
+        return _row_form(company, employee, form, status=422)
+    db.session.commit()
+    if not is_htmx():
+        flash(f"Les informations de {employee.display_name} sont enregistrées.", "success")
+        return hx_redirect(url_for("employees.index", code=company.code))
+    return render_template(
+        "employees/_row.html", **_context(company, row=_row(company, employee), sites=reg.sites_of(company))
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from extensions import db
+from models import Employee
 from models.companies import ROLE_ACCOUNTANT
 from tests.conftest import browser_login, page_checks, screenshot
 from tests.factories import make_company, make_employee, make_member
@@ -37,6 +38,10 @@ def _journey(page, live_server, *, role="employeur", javascript=True):
     page.get_by_label("Date d'entrée").fill("2026-01-05")
     page.get_by_label(re.compile(r"^Poste")).fill("Vendeuse")
     page.get_by_label("Travail de nuit").check()
+    if javascript:  # the category sentence follows the answers before submitting
+        expect(page.locator("#categorie-derivee")).to_contain_text(
+            "Suivi individuel adapté (SIA), car le salarié travaille de nuit."
+        )
     checks("on the declaration form")
     screenshot(page, "salaries-declaration")
     page.get_by_role("button", name="Déclarer le salarié").click()
@@ -103,6 +108,43 @@ def test_employees_journey_without_javascript(page_nojs, live_server):
 
 def test_employees_journey_as_tiers_declarant(page, live_server):
     _journey(page, live_server, role=ROLE_ACCOUNTANT)
+
+
+def test_employees_row_edited_in_place_with_htmx(page, live_server):
+    company = make_company("00010", name="Boulangerie Le Goff")
+    make_employee(company, birth_name="Martin", first_names="Paul", job_title="Boulanger")
+    make_employee(company, birth_name="Durand", first_names="Léa", job_title="Vendeuse")
+    user = make_member(company)
+    db.session.commit()
+    browser_login(page, live_server, user)
+    page.goto("/entreprises/00010/salaries/")
+    martin = page.get_by_role("row").filter(has=page.get_by_role("link", name="MARTIN Paul"))
+    martin.get_by_role("link", name="Modifier").click()
+    poste = page.get_by_label(re.compile(r"^Poste"))
+    expect(poste).to_have_value("Boulanger")
+    checks = page_checks
+    checks(page, context="on the row edited in place")
+    poste.fill("")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_text("Indiquez le poste.")).to_be_visible()
+    poste.fill("Chef boulanger")
+    page.get_by_label("Travail de nuit").check()
+    page.get_by_role("button", name="Enregistrer").click()
+    martin = page.get_by_role("row").filter(has=page.get_by_role("link", name="MARTIN Paul"))
+    expect(martin).to_contain_text("Chef boulanger")
+    expect(martin).to_contain_text("SIA")
+    expect(page.get_by_role("button", name="Enregistrer")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/salaries/$"))  # swapped in place, no page change
+    durand = page.get_by_role("row").filter(has=page.get_by_role("link", name="DURAND Léa"))
+    durand.get_by_role("link", name="Modifier").click()
+    page.get_by_label(re.compile(r"^Poste")).fill("Caissière")
+    page.get_by_role("link", name="Annuler").click()
+    durand = page.get_by_role("row").filter(has=page.get_by_role("link", name="DURAND Léa"))
+    expect(durand).to_contain_text("Vendeuse")
+    expect(page.get_by_label(re.compile(r"^Poste"))).to_have_count(0)
+    db.session.commit()
+    jobs = sorted(e.job_title for e in db.session.execute(db.select(Employee)).scalars())
+    assert jobs == ["Chef boulanger", "Vendeuse"]
 
 
 def test_employees_list_fits_360px(mobile_page, live_server):

@@ -460,3 +460,132 @@ def test_employees_list_order_size_and_capped_rules(client, employer, company, m
     monkeypatch.setattr(queries, "COMPUTED_LIMIT", 10)
     html = client.get(f"{BASE}/?tri=visite").get_data(as_text=True)
     assert "calculés sur les 10 premiers salariés" in html and "10 salariés" in html
+
+
+HX = {"HX-Request": "true"}
+
+
+def test_employees_row_edit_in_place(client, employer, company):
+    employee = make_employee(company, job_title="Vendeuse")
+    db.session.commit()
+    listing = client.get(f"{BASE}/", headers=HX).get_data(as_text=True)
+    assert f'<a href="{employee.id}/modifier" hx-get="{employee.id}/ligne">Modifier</a>' in listing
+    path = f"{BASE}/{employee.id}/ligne"
+    form = client.get(path, headers=HX)
+    html = form.get_data(as_text=True)
+    assert form.status_code == 200 and html.lstrip().startswith("<tr") and "<html" not in html
+    assert "Enregistrer" in html and "Annuler" in html and f'name="e{employee.id}-job_title"' in html
+    token = csrf_token(client, f"{BASE}/{employee.id}")
+    p = f"e{employee.id}-"
+    response = client.post(
+        path,
+        data={
+            f"{p}job_title": "Responsable de rayon",
+            f"{p}contract_nature": "01",
+            f"{p}night_work": "y",
+            f"{p}csrf_token": token,
+        },
+        headers=HX,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and html.lstrip().startswith("<tr") and "Responsable de rayon" in html
+    assert "<td>SIA</td>" in html and "<form" not in html
+    db.session.refresh(employee)
+    assert employee.job_title == "Responsable de rayon" and employee.night_work and employee.category == "SIA"
+    change = db.session.execute(select(EmployeeChange).where(EmployeeChange.kind == "modification")).scalar_one()
+    assert change.changes["job_title"] == ["Vendeuse", "Responsable de rayon"]
+    assert change.changes["category"] == ["SI", "SIA"]
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "employee.updated")).scalar_one()
+    assert event.details["fields"] == ["category", "job_title", "night_work"]
+
+
+@pytest.mark.parametrize(
+    ("job", "message"), [("", "Indiquez le poste."), ("A\nB", "Ce champ doit tenir sur une ligne."), ("x" * 121, "120")]
+)
+def test_employees_row_edit_invalid_is_422_row_with_message(client, employer, company, job, message):
+    employee = make_employee(company, job_title="Vendeuse")
+    db.session.commit()
+    p = f"e{employee.id}-"
+    response = client.post(
+        f"{BASE}/{employee.id}/ligne",
+        data={f"{p}job_title": job, f"{p}contract_nature": "01", f"{p}csrf_token": csrf_token(client, f"{BASE}/")},
+        headers=HX,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and html.lstrip().startswith("<tr")
+    assert f'id="{p}job_title-erreur"' in html and message in html
+    db.session.refresh(employee)
+    assert employee.job_title == "Vendeuse"
+    assert db.session.execute(select(EmployeeChange)).first() is None
+
+
+def test_employees_row_edit_cancel_and_without_js(client, employer, company):
+    employee = make_employee(company, job_title="Vendeuse")
+    db.session.commit()
+    restored = client.get(f"{BASE}/{employee.id}/ligne/lecture", headers=HX)
+    html = restored.get_data(as_text=True)
+    assert restored.status_code == 200 and html.lstrip().startswith("<tr") and "Vendeuse" in html
+    assert "<form" not in html and "Modifier" in html
+    # Without JavaScript the link is the edit page; the row URLs send there or to the list.
+    assert client.get(f"{BASE}/{employee.id}/ligne").headers["Location"].endswith(f"/{employee.id}/modifier")
+    assert client.get(f"{BASE}/{employee.id}/ligne/lecture").headers["Location"].endswith("/salaries/")
+    p = f"e{employee.id}-"
+    invalid = client.post(
+        f"{BASE}/{employee.id}/ligne",
+        data={f"{p}job_title": "", f"{p}contract_nature": "01", f"{p}csrf_token": csrf_token(client, f"{BASE}/")},
+    )
+    assert invalid.status_code == 422 and "<h1>Modifier" in invalid.get_data(as_text=True)
+
+
+def test_employees_row_edit_other_company_404(client, company):
+    theirs = make_employee(company, job_title="Vendeuse")
+    intruder = make_member(make_company("00020"))
+    db.session.commit()
+    login(client, intruder)
+    token = csrf_token(client, "/entreprises/00020/salaries/")
+    p = f"e{theirs.id}-"
+    for code in ("00010", "00020"):
+        path = f"/entreprises/{code}/salaries/{theirs.id}/ligne"
+        assert client.get(path, headers=HX).status_code == 404
+        assert client.get(f"{path}/lecture", headers=HX).status_code == 404
+        data = {f"{p}job_title": "Pirate", f"{p}contract_nature": "01", f"{p}csrf_token": token}
+        assert client.post(path, data=data, headers=HX).status_code == 404
+    db.session.refresh(theirs)
+    assert theirs.job_title == "Vendeuse"
+
+
+@pytest.mark.parametrize(
+    ("answers", "sentence"),
+    [
+        (
+            {"risks": ["habilitation_electrique"]},
+            "Suivi individuel renforcé (SIR), car le poste expose à une habilitation électrique.",
+        ),
+        ({"night_work": "y"}, "Suivi individuel adapté (SIA), car le salarié travaille de nuit."),
+        ({}, "Suivi individuel (SI) : aucun risque particulier ni situation de suivi adapté n&#39;est déclaré."),
+    ],
+)
+def test_employees_category_preview(client, employer, answers, sentence):
+    response = post(client, f"{BASE}/categorie", declaration(**answers), page=f"{BASE}/nouveau")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="categorie-derivee"' in html and sentence in html
+    assert "<html" not in html and len(html) < 400
+    assert db.session.execute(select(Employee)).first() is None
+    assert db.session.execute(select(AuditEvent).where(AuditEvent.action.like("employee.%"))).first() is None
+
+
+def test_employees_category_preview_wired_in_forms(client, employer, company):
+    employee = make_employee(company)
+    db.session.commit()
+    for path in (f"{BASE}/nouveau", f"{BASE}/{employee.id}/modifier"):
+        html = client.get(path).get_data(as_text=True)
+        assert f'hx-post="{BASE}/categorie" hx-trigger="change"' in html and 'hx-include="closest form"' in html
+
+
+def test_employees_category_preview_other_company_404(client, company):
+    intruder = make_member(make_company("00020"))
+    db.session.commit()
+    login(client, intruder)
+    token = csrf_token(client, "/entreprises/00020/salaries/nouveau")
+    response = client.post(f"{BASE}/categorie", data={"night_work": "y", "csrf_token": token}, headers=HX)
+    assert response.status_code == 404

@@ -168,6 +168,7 @@ def test_switcher_menu_with_the_keyboard_alone(page, live_server, world):
     expect(toggle).to_be_focused()
     page.keyboard.press("Enter")
     expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#switcher-menu a").first).to_be_visible()  # loaded on first open
     page.keyboard.press("Escape")
     expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(toggle).to_be_focused()
@@ -175,7 +176,7 @@ def test_switcher_menu_with_the_keyboard_alone(page, live_server, world):
     expect(toggle).to_have_attribute("aria-expanded", "true")
     page.keyboard.press("Escape")
     page.keyboard.press("ArrowDown")  # opens and moves to the first item
-    assert _focused_text(page) == "00010 - Boulangerie Le Goff"
+    expect(page.locator(":focus")).to_have_text("00010 - Boulangerie Le Goff")
     page.keyboard.press("ArrowDown")
     assert _focused_text(page) == "00010-2 - Boulangerie Le Goff (Paimpol)"
     page.keyboard.press("ArrowDown")

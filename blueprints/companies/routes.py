@@ -18,7 +18,7 @@ from services.company_credentials import CompanyCredentialError, verify_company_
 
 HOME = "companies.home"
 # Pages of the switcher itself: switching from them goes to the page the user came from.
-SWITCH_ENDPOINTS = {"companies.switch", "companies.switch_search"}
+SWITCH_ENDPOINTS = {"companies.switch", "companies.switch_search", "companies.switch_menu"}
 
 
 def _page_endpoints() -> dict[str, str | None]:
@@ -67,16 +67,12 @@ def company_label(company: Company) -> str:
 @bp.app_context_processor
 def switcher_helpers():
     def company_switcher():
-        """Everything the header switcher shows for the active company (4 queries)."""
+        """What the header switcher's toggle needs (no query): the menu itself loads on first
+        open from companies.switch_menu."""
         company = g.get("company")
         if company is None or not current_user.is_authenticated:
             return None
-        origin = switch_origin()
-        return {
-            "menu": company_service.switcher_menu(current_user, company),
-            "origin": origin,
-            "switch_url": lambda reach: switch_link(reach, origin),
-        }
+        return {"origin": switch_origin()}
 
     return {"company_switcher": company_switcher, "company_label": company_label}
 
@@ -130,6 +126,24 @@ def switch(company):
         q=q,
         results=results,
         total=total,
+    )
+
+
+@bp.get("/entreprises/<code>/changer/menu")
+@company_view()
+def switch_menu(company):
+    """The header switcher's menu content, loaded by htmx when the menu first opens (4 queries)."""
+    origin = switch_origin(request.args.get("depuis", HOME))
+    return render(  # without htmx: the "Changer d'entreprise" page
+        "companies/switch.html",
+        "companies/_switcher_menu.html",
+        company=company,
+        menu=company_service.switcher_menu(current_user, company),
+        origin=origin,
+        switch_url=lambda reach: switch_link(reach, origin),
+        q="",
+        results=[],
+        total=0,
     )
 
 

@@ -81,12 +81,20 @@
     );
   }
 
+  // The menu's content loads on first open: the menu listens to "switcher:open" (hx-trigger
+  // "switcher:open once"); a keyboard open focuses the first item once the content arrives.
   function open(sw, focusFirst) {
     var menu = menuOf(sw);
     if (!menu) { return; }
     menu.hidden = false;
     toggleOf(sw).setAttribute("aria-expanded", "true");
-    if (focusFirst) { var list = items(sw); if (list.length) { list[0].focus(); } }
+    var list = items(sw);
+    if (!list.length && menu.hasAttribute("hx-get")) {
+      if (focusFirst) { menu.setAttribute("data-focus-on-load", ""); }
+      menu.dispatchEvent(new CustomEvent("switcher:open"));
+    } else if (focusFirst && list.length) {
+      list[0].focus();
+    }
   }
 
   function close(sw, returnFocus) {
@@ -181,6 +189,14 @@
   document.addEventListener("htmx:after:swap", function (evt) {
     init(document);
     var target = (evt.detail && evt.detail.ctx && evt.detail.ctx.target) || evt.target;
+    if (target && target.hasAttribute && target.hasAttribute("data-switcher-menu")) {
+      var sw = target.closest("[data-switcher]");
+      if (target.hasAttribute("data-focus-on-load") && isOpen(sw)) {
+        var first = items(sw)[0];
+        if (first) { first.focus(); }
+      }
+      target.removeAttribute("data-focus-on-load");
+    }
     if (target && target.id === "add-company-body") {
       var focus = target.querySelector("[data-error-summary], [data-focus-after-swap]") ||
         target.querySelector("input:not([type=hidden])");

@@ -108,9 +108,10 @@ def test_switcher_journey_add_company_as_tiers_declarant(page, live_server, worl
     expect(dialog.get_by_role("status")).to_contain_text("L'entreprise 00020 - Garage Morvan a été ajoutée")
     expect(dialog.get_by_role("link", name="Ajouter une autre entreprise")).to_be_visible()
     page_checks(page, context="with the dialog open")
-    # The switcher refreshed itself: the new company is in the menu at once.
+    # The switcher refreshed itself: its menu is empty again and reloads, with the new company,
+    # on the next open.
     hidden_menu = page.locator("#switcher-menu")
-    expect(hidden_menu.get_by_role("link", name="00020 - Garage Morvan", include_hidden=True)).to_have_count(1)
+    expect(hidden_menu.get_by_role("link", include_hidden=True)).to_have_count(0)
     dialog.get_by_role("link", name="Fermer").click()
     expect(dialog).to_be_hidden()
 
@@ -167,6 +168,7 @@ def test_switcher_menu_with_the_keyboard_alone(page, live_server, world):
     expect(toggle).to_be_focused()
     page.keyboard.press("Enter")
     expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#switcher-menu a").first).to_be_visible()  # loaded on first open
     page.keyboard.press("Escape")
     expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(toggle).to_be_focused()
@@ -174,7 +176,7 @@ def test_switcher_menu_with_the_keyboard_alone(page, live_server, world):
     expect(toggle).to_have_attribute("aria-expanded", "true")
     page.keyboard.press("Escape")
     page.keyboard.press("ArrowDown")  # opens and moves to the first item
-    assert _focused_text(page) == "00010 - Boulangerie Le Goff"
+    expect(page.locator(":focus")).to_have_text("00010 - Boulangerie Le Goff")
     page.keyboard.press("ArrowDown")
     assert _focused_text(page) == "00010-2 - Boulangerie Le Goff (Paimpol)"
     page.keyboard.press("ArrowDown")
@@ -197,6 +199,20 @@ def _accountant_with(n: int):
         db.session.add(Membership(user=user, company=company, role=ROLE_ACCOUNTANT, created_at=now))
     db.session.commit()
     return user
+
+
+def test_switcher_first_opened_with_arrow_down_focuses_the_loaded_first_item(page, live_server, world):
+    browser_login(page, live_server, world)
+    page.goto("/entreprises/00010/")
+    expect(page.locator("#switcher-menu a")).to_have_count(0)  # loaded on first open only
+    toggle = page.get_by_role("button", name="00010 - Boulangerie Le Goff")
+    toggle.focus()
+    page.keyboard.press("ArrowDown")
+    menu = page.get_by_role("navigation", name="Changer d'entreprise")
+    expect(menu.get_by_role("link", name="00010 - Boulangerie Le Goff")).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("ArrowDown")
+    expect(menu.get_by_role("link", name="00010-2 - Boulangerie Le Goff (Paimpol)")).to_be_focused()
 
 
 def test_switcher_search_for_an_accountant(page, live_server):

@@ -56,15 +56,24 @@ def _post_add(client, app, data):
 # --------------------------------------------------------------------------- switcher
 
 
+def _menu(client, code: str, depuis: str = "companies.home") -> str:
+    """The switcher menu's content as htmx loads it on first open."""
+    response = client.get(f"/entreprises/{code}/changer/menu?depuis={depuis}", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
 def test_switcher_lists_member_then_sites_then_others(client, member_group):
     parent, other, user = member_group
     make_membership(user, other)
     db.session.commit()
     login(client, user)
-    html = client.get("/entreprises/00010/").get_data(as_text=True)
-    assert 'aria-controls="switcher-menu"' in html
-    assert "00010 - Boulangerie Le Goff" in html
-    head = html.index("/entreprises/00010/changer")
+    page = client.get("/entreprises/00010/").get_data(as_text=True)
+    assert 'aria-controls="switcher-menu"' in page and "/entreprises/00010/changer?depuis" in page
+    assert 'hx-trigger="switcher:open once"' in page and "Vos succursales" not in page
+    html = _menu(client, "00010")
+    assert "<html" not in html and "00010 - Boulangerie Le Goff" in html
+    head = html.index('href="/entreprises/00010/"')
     sites = html.index("Vos succursales")
     dinan = html.index("00010-5 - Boulangerie Le Goff (Dinan)")
     paimpol = html.index("00010-2 - Boulangerie Le Goff (Paimpol)")
@@ -103,7 +112,8 @@ def test_switch_widget_fragment_for_htmx(client, member_group):
     response = client.get("/entreprises/00010/changer?depuis=companies.home", headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
-    assert 'id="company-switcher"' in body and "Vos succursales" in body
+    assert 'id="company-switcher"' in body and "/entreprises/00010/changer/menu?depuis=companies.home" in body
+    assert "Vos succursales" not in body  # the refreshed widget loads its menu on the next open
 
 
 def _accountant_with(n: int):
@@ -122,9 +132,8 @@ def _accountant_with(n: int):
 def test_switcher_for_many_companies_shows_ten_and_a_search(client):
     user = _accountant_with(30)
     login(client, user)
-    html = client.get("/entreprises/30000/").get_data(as_text=True)
-    assert "Rechercher une entreprise" in html
-    menu = html.split('id="switcher-menu"')[1].split("</nav>")[0]
+    menu = _menu(client, "30000")
+    assert "Rechercher une entreprise" in menu
     assert menu.count('<li><a href="/entreprises/3') == 11  # the active member and the 10 most recent
     assert "autres entreprises" in menu
 
@@ -188,6 +197,65 @@ def test_page_with_switcher_query_count_is_fixed(client):
     assert counts[0] == counts[1]
 
 
+def test_switcher_queries_run_only_in_the_menu_fragment(client, member_group, app):
+    """The header renders the toggle alone: the switcher's queries run when the menu opens."""
+    from services.companies import switcher_menu
+
+    parent, other, user = member_group
+    make_membership(user, other)
+    db.session.commit()
+    assert user.email and parent.code  # load the expired rows outside the count
+    with app.test_request_context(), count_queries() as menu_queries:
+        switcher_menu(user, parent)
+    db.session.rollback()
+    assert len(menu_queries) >= 4
+    login(client, user)
+    client.get("/entreprises/00010/")
+    with count_queries() as page:
+        assert client.get("/entreprises/00010/").status_code == 200
+    with count_queries() as fragment:
+        _menu(client, "00010")
+    assert not set(menu_queries) & set(page)  # none of the switcher's queries on the page
+    assert set(menu_queries) <= set(fragment)
+    assert len(page) <= len(fragment)
+
+
+def test_switcher_menu_fragment_other_company_is_404(client, member_group):
+    _parent, other, user = member_group
+    login(client, user)
+    response = client.get("/entreprises/00020/changer/menu", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert client.get("/entreprises/99999/changer/menu", headers={"HX-Request": "true"}).status_code == 404
+
+
+def test_switcher_menu_fragment_without_htmx_is_the_switch_page(client, member_group):
+    _parent, _other, user = member_group
+    login(client, user)
+    html = client.get("/entreprises/00010/changer/menu?depuis=companies.home").get_data(as_text=True)
+    assert "<h1>Changer d'entreprise</h1>" in html and "Vos succursales" in html
+
+
+def test_switcher_menu_fragment_query_count_is_fixed(client):
+    big = _accountant_with(300)
+    small = make_user()
+    for code in ("30000", "30001", "30002"):
+        from models import Company
+
+        make_membership(
+            small, db.session.execute(select(Company).where(Company.code == code)).scalar_one(), ROLE_ACCOUNTANT
+        )
+    db.session.commit()
+    counts = []
+    for user in (small, big):
+        login(client, user)
+        _menu(client, "30000")
+        with count_queries() as queries:
+            menu = _menu(client, "30000")
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 12
+    assert menu.count('<li><a href="/entreprises/3') == 11 and "Rechercher une entreprise" in menu
+
+
 # --------------------------------------------------------------------------- adding a company
 
 
@@ -242,7 +310,7 @@ def test_add_company_htmx_answers_fragment_and_triggers_switcher_refresh(client,
     assert "Ajouter une autre entreprise" in body and "a été ajoutée" in body
     membership = db.session.execute(select(Membership).where(Membership.company_id == other.id)).scalar_one()
     assert membership.role == "employeur"
-    html = client.get("/entreprises/00010/").get_data(as_text=True)
+    html = _menu(client, "00010")
     assert "00020 - Garage Morvan" in html
 
 

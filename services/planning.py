@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, func, literal, or_, select, tuple_, update
+from sqlalchemy import bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from extensions import db
@@ -16,7 +16,9 @@ from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.employees import Employee
 from models.planning import (
     ACTIVE_VISIT_STATUSES,
+    PROFESSIONAL_KINDS,
     REQUEST_REASONS,
+    VISIT_STATUSES,
     VISIT_TYPES,
     AppointmentRequest,
     Centre,
@@ -182,17 +184,17 @@ def _is_proposed():
 
 
 def _visit_query(scope_ids: list[int], filters: VisitFilters, *, proposed: bool = False):
-    query = (
-        select(Visit)
-        .options(
-            # Only what the list shows: an employee row carries ~30 columns (encrypted NIR...).
-            joinedload(Visit.employee).load_only(Employee.birth_name, Employee.usage_name, Employee.first_names),
-            joinedload(Visit.company).load_only(Company.code),
-            joinedload(Visit.slot).joinedload(Slot.centre),
-            joinedload(Visit.slot).joinedload(Slot.professional),
-        )
-        .where(Visit.company_id.in_(scope_ids), _is_proposed() if proposed else _is_active())
+    query = select(Visit).options(
+        joinedload(Visit.employee),
+        joinedload(Visit.company),
+        joinedload(Visit.slot).joinedload(Slot.centre),
+        joinedload(Visit.slot).joinedload(Slot.professional),
     )
+    return _filtered(query, scope_ids, filters, proposed=proposed)
+
+
+def _filtered(query, scope_ids: list[int], filters: VisitFilters, *, proposed: bool = False):
+    query = query.where(Visit.company_id.in_(scope_ids), _is_proposed() if proposed else _is_active())
     if filters.employee_id:
         query = query.where(Visit.employee_id == filters.employee_id)
     if filters.site_id:
@@ -204,19 +206,123 @@ def _visit_query(scope_ids: list[int], filters: VisitFilters, *, proposed: bool 
     return query.order_by(Visit.starts_at, Visit.id)
 
 
+# The planning page and the slot list read plain columns, not ORM entities: hydrating five
+# joined entities per visit (and three per slot) was most of the page's time. These rows have
+# the attributes the templates use (visit.employee.display_name, visit.slot.centre.name...).
+
+
+@dataclass(slots=True, frozen=True)
+class EmployeeName:
+    birth_name: str
+    usage_name: str | None
+    first_names: str
+
+    @property
+    def display_name(self) -> str:  # as models.employees.Employee.display_name
+        return f"{(self.usage_name or self.birth_name).upper()} {self.first_names}"
+
+
+@dataclass(slots=True, frozen=True)
+class CentreInfo:
+    id: int
+    name: str
+    address: str
+    postal_code: str | None
+    city: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class ProfessionalInfo:
+    name: str
+    kind: str
+
+    @property
+    def kind_label(self) -> str:
+        return PROFESSIONAL_KINDS.get(self.kind, self.kind)
+
+
+@dataclass(slots=True, frozen=True)
+class CompanyCode:
+    code: str
+
+
+@dataclass(slots=True, frozen=True)
+class SlotInfo:
+    id: int
+    starts_at: datetime
+    duration_minutes: int
+    reserved_company_id: int | None
+    centre: CentreInfo
+    professional: ProfessionalInfo
+
+
+@dataclass(slots=True, frozen=True)
+class VisitRow:
+    id: int
+    starts_at: datetime
+    status: str
+    visit_type: str
+    company_id: int
+    company: CompanyCode
+    employee: EmployeeName
+    slot: SlotInfo | None
+
+    @property
+    def type_label(self) -> str:
+        return VISIT_TYPES.get(self.visit_type, self.visit_type)
+
+    @property
+    def status_label(self) -> str:
+        return VISIT_STATUSES.get(self.status, self.status)
+
+
+_SLOT_COLUMNS = (Slot.id, Slot.starts_at, Slot.duration_minutes, Slot.reserved_company_id, Centre.id,
+                 Centre.name, Centre.address, Centre.postal_code, Centre.city, Professional.name,
+                 Professional.kind)
+
+
+def _slot_info(r) -> SlotInfo:
+    return SlotInfo(r[0], r[1], r[2], r[3], CentreInfo(r[4], r[5], r[6], r[7], r[8]), ProfessionalInfo(r[9], r[10]))
+
+
+def _visit_rows(scope_ids, filters: VisitFilters, *, proposed: bool = False):
+    """_visit_query's selection as plain columns (same conditions and order)."""
+    query = (
+        select(Visit.id, Visit.starts_at, Visit.status, Visit.visit_type, Visit.company_id, Company.code,
+               Employee.birth_name, Employee.usage_name, Employee.first_names, *_SLOT_COLUMNS)
+        .join(Employee, Employee.id == Visit.employee_id)
+        .join(Company, Company.id == Visit.company_id)
+        .outerjoin(Slot, Slot.id == Visit.slot_id)
+        .outerjoin(Centre, Centre.id == Slot.centre_id)
+        .outerjoin(Professional, Professional.id == Slot.professional_id)
+    )
+    return _filtered(query, scope_ids, filters, proposed=proposed)
+
+
+def _read_visit_rows(query) -> list[VisitRow]:
+    return [
+        VisitRow(r[0], r[1], r[2], r[3], r[4], CompanyCode(r[5]), EmployeeName(r[6], r[7], r[8]),
+                 _slot_info(r[9:]) if r[9] is not None else None)
+        for r in db.session.execute(query)
+    ]
+
+
+def coming_visit_rows(scope_ids, filters: VisitFilters, now: datetime, *, limit: int,
+                      offset: int = 0) -> list[VisitRow]:
+    return _read_visit_rows(_visit_rows(scope_ids, filters).where(Visit.starts_at >= now).limit(limit).offset(offset))
+
+
+def proposal_rows(scope_ids, now: datetime) -> list[VisitRow]:
+    """Coming visits proposed by the service, waiting for the employer's answer."""
+    return _read_visit_rows(_visit_rows(scope_ids, VisitFilters(), proposed=True).where(Visit.starts_at >= now).limit(100))
+
+
+def visit_rows_between(scope_ids, filters: VisitFilters, start: datetime, end: datetime) -> list[VisitRow]:
+    return _read_visit_rows(_visit_rows(scope_ids, filters).where(Visit.starts_at >= start, Visit.starts_at < end))
+
+
 def coming_visits(scope_ids, filters: VisitFilters, now: datetime, *, limit: int, offset: int = 0) -> list[Visit]:
     query = _visit_query(scope_ids, filters).where(Visit.starts_at >= now).limit(limit).offset(offset)
-    return list(db.session.execute(query).unique().scalars())
-
-
-def proposals(scope_ids, now: datetime) -> list[Visit]:
-    """Coming visits proposed by the service, waiting for the employer's answer."""
-    query = _visit_query(scope_ids, VisitFilters(), proposed=True).where(Visit.starts_at >= now)
-    return list(db.session.execute(query.limit(100)).unique().scalars())
-
-
-def visits_between(scope_ids, filters: VisitFilters, start: datetime, end: datetime) -> list[Visit]:
-    query = _visit_query(scope_ids, filters).where(Visit.starts_at >= start, Visit.starts_at < end)
     return list(db.session.execute(query).unique().scalars())
 
 
@@ -239,17 +345,31 @@ def pending_requests(scope_ids) -> list[AppointmentRequest]:
     )
 
 
-def free_slots(company: Company, start: datetime, end: datetime | None, now: datetime, *,
-               after: tuple[datetime, int] | None = None, centre_id: int | None = None,
-               limit: int | None = None) -> list[Slot]:
-    """Free slots open to the company from `start` (never in the past) to `end` (None: no end),
-    in (starts_at, id) order, after the `after` cursor, of one centre if given, at most
-    `limit`. Read from ix_slots_starts_at in order and stopped at LIMIT."""
+def free_slots(company: Company, start: datetime, end: datetime, now: datetime) -> list[Slot]:
+    """Every free slot open to the company between `start` (never in the past) and `end`."""
+    return list(
+        db.session.execute(
+            select(Slot)
+            .options(joinedload(Slot.centre), joinedload(Slot.professional))
+            .where(slot_open_to(company), slot_is_free(), Slot.starts_at > max(start, now), Slot.starts_at < end)
+            .order_by(Slot.starts_at, Slot.id)
+        ).scalars()
+    )
+
+
+def free_slot_page(company: Company, start: datetime, end: datetime | None, now: datetime, *,
+                   after: tuple[datetime, int] | None = None, centre_id: int | None = None,
+                   limit: int) -> list[SlotInfo]:
+    """A page of the free slots open to the company from `start` (never in the past) to `end`
+    (None: no end), in (starts_at, id) order, after the `after` cursor (the last slot shown),
+    of one centre if given. Read from ix_slots_starts_at in order and stopped at LIMIT."""
     query = (
-        select(Slot)
-        .options(joinedload(Slot.centre), joinedload(Slot.professional))
+        select(*_SLOT_COLUMNS)
+        .join(Centre, Centre.id == Slot.centre_id)
+        .join(Professional, Professional.id == Slot.professional_id)
         .where(slot_open_to(company), slot_is_free(), Slot.starts_at > max(start, now))
         .order_by(Slot.starts_at, Slot.id)
+        .limit(limit)
     )
     if end is not None:
         query = query.where(Slot.starts_at < end)
@@ -258,9 +378,7 @@ def free_slots(company: Company, start: datetime, end: datetime | None, now: dat
         query = query.where(Slot.starts_at >= moment, or_(Slot.starts_at > moment, Slot.id > slot_id))
     if centre_id is not None:
         query = query.where(Slot.centre_id == centre_id)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(db.session.execute(query).scalars())
+    return [_slot_info(r) for r in db.session.execute(query)]
 
 
 def next_free_slot_start(company: Company, now: datetime) -> datetime | None:
@@ -272,9 +390,9 @@ def next_free_slot_start(company: Company, now: datetime) -> datetime | None:
     ).scalar_one_or_none()
 
 
-def centres() -> list[Centre]:
-    """Every centre, by name (a handful), for the slot list's filter."""
-    return list(db.session.execute(select(Centre).order_by(Centre.name)).scalars())
+def centre_choices() -> list[tuple[int, str]]:
+    """(id, name) of every centre, by name (a handful), for the slot list's filter."""
+    return [tuple(r) for r in db.session.execute(select(Centre.id, Centre.name).order_by(Centre.name))]
 
 
 def present_employees(scope_ids, today: date) -> list[Employee]:

@@ -121,7 +121,7 @@ def index(company):
         monday = svc.parse_iso_week(request.args.get("semaine"), today)
         start, _ = svc.paris_day_bounds(monday)
         end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
-        visits = svc.visits_between(scope_ids, filters, start, end)
+        visits = svc.visit_rows_between(scope_ids, filters, start, end)
         by_day = dict(svc.group_by_day(visits))
         ctx.update(
             week_days=[(monday + timedelta(days=i), by_day.get(monday + timedelta(days=i), [])) for i in range(7)],
@@ -133,7 +133,7 @@ def index(company):
         )
     else:
         page = _page_arg()
-        rows = svc.coming_visits(scope_ids, filters, now, limit=LIST_PAGE_SIZE + 1,
+        rows = svc.coming_visit_rows(scope_ids, filters, now, limit=LIST_PAGE_SIZE + 1,
                                  offset=(page - 1) * LIST_PAGE_SIZE)
         ctx.update(days=svc.group_by_day(rows[:LIST_PAGE_SIZE]), page_number=page, has_next=len(rows) > LIST_PAGE_SIZE)
     ctx.update(
@@ -146,7 +146,7 @@ def index(company):
             "planning.index", code=company.code, vue="semaine" if view == "semaine" else None,
             **{k: v for k, v in filter_args.items() if k != "salarie"},
         ),
-        to_confirm=svc.proposals(scope_ids, now),
+        to_confirm=svc.proposal_rows(scope_ids, now),
         requests=svc.pending_requests(scope_ids),
         feed=feeds.active_feed(company),
         feed_url=None,
@@ -180,18 +180,18 @@ def _slots_context(company, *, form=None, slot=None, message=None):
     now = utcnow()
     today = svc.to_paris(now).date()
     this_monday = today - timedelta(days=today.weekday())
-    centres = svc.centres()
+    # The centre filter is on the page, outside the fragment (no query for an htmx request).
+    centres = [] if wants_fragment() else svc.centre_choices()
     centre_id = _int_arg("centre")
-    centre_id = centre_id if any(c.id == centre_id for c in centres) else None
     after = _cursor_arg()
     if request.args.get("semaine"):
         monday = max(svc.parse_iso_week(request.args.get("semaine"), today), this_monday)
         start, _ = svc.paris_day_bounds(monday)
         end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
-        slots = svc.free_slots(company, start, end, now, after=after, centre_id=centre_id,
+        slots = svc.free_slot_page(company, start, end, now, after=after, centre_id=centre_id,
                                limit=SLOTS_PAGE_SIZE + 1)
     else:  # open on the week of the next free slot rather than on an empty week (one query)
-        slots = svc.free_slots(company, now, None, now, after=after, centre_id=centre_id,
+        slots = svc.free_slot_page(company, now, None, now, after=after, centre_id=centre_id,
                                limit=SLOTS_PAGE_SIZE + 1)
         first_day = svc.to_paris(slots[0].starts_at).date() if slots else today
         monday = max(first_day - timedelta(days=first_day.weekday()), this_monday)

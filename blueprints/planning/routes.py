@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app, flash, make_response, request, url_for
 from flask_login import current_user
@@ -24,6 +24,7 @@ from services.convocation import build_convocation_pdf, build_visit_ics, file_st
 
 PREFIX = "/entreprises/<code>/planning"
 LIST_PAGE_SIZE = 20
+WEEK_DAY_LIMIT = 8
 
 
 def _service() -> dict:
@@ -52,6 +53,15 @@ def _int_arg(name: str) -> int | None:
 def _words_arg(name: str) -> str:
     """A search text: whitespace collapsed, at most 100 characters."""
     return " ".join((request.args.get(name) or "").replace("\x00", "").split())[:100]
+
+
+def _date_arg(name: str):
+    """A YYYY-MM-DD date argument, None when absent or invalid."""
+    value = request.args.get(name, "")
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
 
 
 def _page_arg() -> int:
@@ -123,8 +133,11 @@ def index(company):
         end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
         visits = svc.visit_rows_between(scope_ids, filters, start, end)
         by_day = dict(svc.group_by_day(visits))
+        # A large company has ~45 visits a day: the week shows the first WEEK_DAY_LIMIT of each
+        # day and links to the list from that day for the others (230 cards weighed 170 KB).
+        days = [monday + timedelta(days=i) for i in range(7)]
         ctx.update(
-            week_days=[(monday + timedelta(days=i), by_day.get(monday + timedelta(days=i), [])) for i in range(7)],
+            week_days=[(day, by_day.get(day, [])[:WEEK_DAY_LIMIT], len(by_day.get(day, []))) for day in days],
             week=svc.iso_week(monday),
             prev_week=svc.iso_week(monday - timedelta(days=7)),
             next_week=svc.iso_week(monday + timedelta(days=7)),
@@ -133,9 +146,12 @@ def index(company):
         )
     else:
         page = _page_arg()
-        rows = svc.coming_visit_rows(scope_ids, filters, now, limit=LIST_PAGE_SIZE + 1,
-                                 offset=(page - 1) * LIST_PAGE_SIZE)
-        ctx.update(days=svc.group_by_day(rows[:LIST_PAGE_SIZE]), page_number=page, has_next=len(rows) > LIST_PAGE_SIZE)
+        from_day = _date_arg("du")
+        since = max(now, svc.paris_day_bounds(from_day)[0]) if from_day else now
+        rows = svc.coming_visit_rows(scope_ids, filters, since, limit=LIST_PAGE_SIZE + 1,
+                                     offset=(page - 1) * LIST_PAGE_SIZE)
+        ctx.update(days=svc.group_by_day(rows[:LIST_PAGE_SIZE]), page_number=page, has_next=len(rows) > LIST_PAGE_SIZE,
+                   from_day=from_day if since > now else None)
     ctx.update(
         view=view,
         filters=filters,

@@ -648,3 +648,21 @@ def test_free_slots_skip_booked_and_other_companies_slots(client, setup):
     assert f"/creneaux/{mine.id}/reserver" in html and f"/creneaux/{free.id}/reserver" in html
     assert f"/creneaux/{taken.id}/" not in html and f"/creneaux/{reserved_elsewhere.id}/" not in html
     assert "Réservé à votre entreprise" in html
+
+
+def test_planning_week_shows_eight_visits_a_day_and_links_to_the_list(client, setup):
+    company, user, employee = setup
+    day = datetime(2031, 1, 29, 7, 0, tzinfo=UTC)  # Wednesday of 2031-W05
+    for i in range(10):
+        make_visit(make_employee(company, birth_name=f"Nom{i:02d}"), make_slot(day + timedelta(minutes=20 * i)))
+    db.session.commit()
+    login(client, user)
+    html = client.get(f"{BASE}/?semaine=2031-W05").get_data(as_text=True)
+    assert html.count('<article class="visit') == 8 and "NOM07" in html and "NOM08" not in html
+    link = re.search(r'<a href="([^"]+)">Voir les 10 visites<span class="visually-hidden"> du Mercredi 29 janvier '
+                     r'2031</span></a>', html)
+    assert link and "du=2031-01-29" in link.group(1)
+    listed = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "Visites à partir du Mercredi 29 janvier 2031" in listed and "NOM09" in listed
+    assert 'name="du" value="2031-01-29"' in listed
+    assert client.get(f"{BASE}/?du=garbage").status_code == 200

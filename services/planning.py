@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -357,28 +358,50 @@ def free_slots(company: Company, start: datetime, end: datetime, now: datetime) 
     )
 
 
+@lru_cache(maxsize=8)
+def _free_slot_statement(bounded: bool, after: bool, centre: bool):
+    """The free slot page's SELECT, built once per shape (its values are bound parameters):
+    building it took as long as running it."""
+    query = (
+        select(*_SLOT_COLUMNS)
+        .join(Centre, Centre.id == Slot.centre_id)
+        .join(Professional, Professional.id == Slot.professional_id)
+        .where(
+            # slot_open_to(), with the ids bound: COALESCE(...) IN (0, company, parent)
+            func.coalesce(Slot.reserved_company_id, 0).in_(bindparam("open_ids", expanding=True)),
+            slot_is_free(),
+            Slot.starts_at > bindparam("start"),
+        )
+        .order_by(Slot.starts_at, Slot.id)
+        .limit(bindparam("limit"))
+    )
+    if bounded:
+        query = query.where(Slot.starts_at < bindparam("end"))
+    if after:
+        query = query.where(Slot.starts_at >= bindparam("after_start"),
+                            or_(Slot.starts_at > bindparam("after_start"), Slot.id > bindparam("after_id")))
+    if centre:
+        query = query.where(Slot.centre_id == bindparam("centre_id"))
+    return query
+
+
 def free_slot_page(company: Company, start: datetime, end: datetime | None, now: datetime, *,
                    after: tuple[datetime, int] | None = None, centre_id: int | None = None,
                    limit: int) -> list[SlotInfo]:
     """A page of the free slots open to the company from `start` (never in the past) to `end`
     (None: no end), in (starts_at, id) order, after the `after` cursor (the last slot shown),
     of one centre if given. Read from ix_slots_starts_at in order and stopped at LIMIT."""
-    query = (
-        select(*_SLOT_COLUMNS)
-        .join(Centre, Centre.id == Slot.centre_id)
-        .join(Professional, Professional.id == Slot.professional_id)
-        .where(slot_open_to(company), slot_is_free(), Slot.starts_at > max(start, now))
-        .order_by(Slot.starts_at, Slot.id)
-        .limit(limit)
-    )
-    if end is not None:
-        query = query.where(Slot.starts_at < end)
-    if after is not None:
-        moment, slot_id = after
-        query = query.where(Slot.starts_at >= moment, or_(Slot.starts_at > moment, Slot.id > slot_id))
-    if centre_id is not None:
-        query = query.where(Slot.centre_id == centre_id)
-    return [_slot_info(r) for r in db.session.execute(query)]
+    params = {
+        "open_ids": [0, company.id] + ([company.parent_id] if company.parent_id else []),
+        "start": max(start, now),
+        "limit": limit,
+        "end": end,
+        "after_start": after[0] if after else None,
+        "after_id": after[1] if after else None,
+        "centre_id": centre_id,
+    }
+    statement = _free_slot_statement(end is not None, after is not None, centre_id is not None)
+    return [_slot_info(r) for r in db.session.execute(statement, {k: v for k, v in params.items() if v is not None})]
 
 
 def next_free_slot_start(company: Company, now: datetime) -> datetime | None:

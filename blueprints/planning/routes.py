@@ -196,9 +196,12 @@ def _slots_context(company, *, form=None, slot=None, message=None):
     now = utcnow()
     today = svc.to_paris(now).date()
     this_monday = today - timedelta(days=today.weekday())
-    # The centre filter is on the page, outside the fragment (no query for an htmx request).
-    centres = [] if wants_fragment() else svc.centre_choices()
+    # The centre filter is on the page, outside the fragment: an htmx request reads the centres
+    # only to check a `centre` it was given (an unknown id would walk every future slot).
     centre_id = _int_arg("centre")
+    centres = [] if wants_fragment() and centre_id is None else svc.centre_choices()
+    if centre_id is not None and all(c[0] != centre_id for c in centres):
+        centre_id = None
     after = _cursor_arg()
     if request.args.get("semaine"):
         monday = max(svc.parse_iso_week(request.args.get("semaine"), today), this_monday)
@@ -239,9 +242,21 @@ def _slots_context(company, *, form=None, slot=None, message=None):
 
 
 def _group_slots(slots):
+    """[(day, [(slot, "HH:MM", place, professional)])]: the strings computed once per slot, and
+    once per centre or professional, rather than in the template."""
     groups: dict = {}
+    places: dict = {}
+    people: dict = {}
     for slot in slots:
-        groups.setdefault(svc.to_paris(slot.starts_at).date(), []).append(slot)
+        local = svc.to_paris(slot.starts_at)
+        centre, pro = slot.centre, slot.professional
+        place = places.get(centre.id)
+        if place is None:
+            place = places[centre.id] = ", ".join(p for p in (centre.name, centre.address, centre.city) if p)
+        who = people.get(pro.name)
+        if who is None:
+            who = people[pro.name] = f"{pro.name} ({pro.kind_label})"
+        groups.setdefault(local.date(), []).append((slot, local.strftime("%H:%M"), place, who))
     return list(groups.items())
 
 

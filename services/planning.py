@@ -231,6 +231,12 @@ class CentreInfo:
     postal_code: str | None
     city: str | None
 
+    @property
+    def full_address(self) -> str:
+        """"Centre de Dinan, 4 rue de la Santé, 22100 Dinan" (the visit card's "Centre")."""
+        text = f"{self.name}, {self.address}" if self.address else self.name
+        return f"{text}, {self.postal_code or ''} {self.city}" if self.city else text
+
 
 @dataclass(slots=True, frozen=True)
 class ProfessionalInfo:
@@ -286,8 +292,12 @@ def _slot_info(r) -> SlotInfo:
     return SlotInfo(r[0], r[1], r[2], r[3], CentreInfo(r[4], r[5], r[6], r[7], r[8]), ProfessionalInfo(r[9], r[10]))
 
 
-def _visit_rows(scope_ids, filters: VisitFilters, *, proposed: bool = False):
-    """_visit_query's selection as plain columns (same conditions and order)."""
+@lru_cache(maxsize=64)
+def _visit_rows_statement(proposed: bool, employee: bool, site: bool, visit_type: bool, words: int,
+                          until: bool, paged: bool):
+    """_visit_query's selection as plain columns (same conditions and order), built once per
+    shape: every value is a bound parameter (building the statement cost as much as running it)."""
+    scope = bindparam("scope_ids", expanding=True)
     query = (
         select(Visit.id, Visit.starts_at, Visit.status, Visit.visit_type, Visit.company_id, Company.code,
                Employee.birth_name, Employee.usage_name, Employee.first_names, *_SLOT_COLUMNS)
@@ -296,30 +306,61 @@ def _visit_rows(scope_ids, filters: VisitFilters, *, proposed: bool = False):
         .outerjoin(Slot, Slot.id == Visit.slot_id)
         .outerjoin(Centre, Centre.id == Slot.centre_id)
         .outerjoin(Professional, Professional.id == Slot.professional_id)
+        .where(Visit.company_id.in_(scope), _is_proposed() if proposed else _is_active(),
+               Visit.starts_at >= bindparam("since"))
+        .order_by(Visit.starts_at, Visit.id)
     )
-    return _filtered(query, scope_ids, filters, proposed=proposed)
+    if employee:
+        query = query.where(Visit.employee_id == bindparam("employee_id"))
+    if site:
+        query = query.where(Visit.company_id == bindparam("site_id"))
+    if visit_type:
+        query = query.where(Visit.visit_type == bindparam("visit_type"))
+    if words:  # as employee_name_matches()
+        names = select(Employee.id).where(Employee.company_id.in_(scope))
+        for i in range(words):
+            pattern = bindparam(f"word{i}")
+            names = names.where(or_(
+                func.lower(Employee.birth_name).like(pattern, escape="\\"),
+                func.lower(Employee.usage_name).like(pattern, escape="\\"),
+                func.lower(Employee.first_names).like(pattern, escape="\\"),
+            ))
+        query = query.where(Visit.employee_id.in_(names))
+    if until:
+        query = query.where(Visit.starts_at < bindparam("until"))
+    if paged:
+        query = query.limit(bindparam("limit")).offset(bindparam("offset"))
+    return query
 
 
-def _read_visit_rows(query) -> list[VisitRow]:
+def _visit_rows(scope_ids, filters: VisitFilters, since: datetime, *, proposed: bool = False,
+                until: datetime | None = None, limit: int | None = None, offset: int = 0) -> list[VisitRow]:
+    words = filters.name.split()[:5]
+    statement = _visit_rows_statement(proposed, bool(filters.employee_id), bool(filters.site_id),
+                                      bool(filters.visit_type), len(words), until is not None, limit is not None)
+    params = {"scope_ids": list(scope_ids), "since": since, "employee_id": filters.employee_id,
+              "site_id": filters.site_id, "visit_type": filters.visit_type, "until": until, "limit": limit,
+              "offset": offset if limit is not None else None}
+    params.update({f"word{i}": f"%{_escape_like(word.lower())}%" for i, word in enumerate(words)})
     return [
         VisitRow(r[0], r[1], r[2], r[3], r[4], CompanyCode(r[5]), EmployeeName(r[6], r[7], r[8]),
                  _slot_info(r[9:]) if r[9] is not None else None)
-        for r in db.session.execute(query)
+        for r in db.session.execute(statement, {k: v for k, v in params.items() if v is not None})
     ]
 
 
 def coming_visit_rows(scope_ids, filters: VisitFilters, now: datetime, *, limit: int,
                       offset: int = 0) -> list[VisitRow]:
-    return _read_visit_rows(_visit_rows(scope_ids, filters).where(Visit.starts_at >= now).limit(limit).offset(offset))
+    return _visit_rows(scope_ids, filters, now, limit=limit, offset=offset)
 
 
 def proposal_rows(scope_ids, now: datetime) -> list[VisitRow]:
     """Coming visits proposed by the service, waiting for the employer's answer."""
-    return _read_visit_rows(_visit_rows(scope_ids, VisitFilters(), proposed=True).where(Visit.starts_at >= now).limit(100))
+    return _visit_rows(scope_ids, VisitFilters(), now, proposed=True, limit=100)
 
 
 def visit_rows_between(scope_ids, filters: VisitFilters, start: datetime, end: datetime) -> list[VisitRow]:
-    return _read_visit_rows(_visit_rows(scope_ids, filters).where(Visit.starts_at >= start, Visit.starts_at < end))
+    return _visit_rows(scope_ids, filters, start, until=end)
 
 
 def coming_visits(scope_ids, filters: VisitFilters, now: datetime, *, limit: int, offset: int = 0) -> list[Visit]:

@@ -275,6 +275,9 @@ class Writer:
             columns = ix.get("column_names") or []
             if ix.get("unique") or not columns or any(c is None for c in columns) or ix.get("expressions"):
                 continue
+            options = ix.get("dialect_options") or {}
+            if options.get("sqlite_where") is not None or options.get("postgresql_where"):
+                continue  # partial indexes (visits): kept, rebuilding them here would drop the WHERE
             found.append((ix["name"], columns))
         return found
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -134,6 +134,14 @@ class Visit(db.Model):
         Index("ix_visits_company_start", "company_id", "starts_at"),
         Index("ix_visits_employee_start", "employee_id", "starts_at"),
         Index("ix_visits_status_start", "status", "starts_at"),
+        # Partial indexes of the planning page (services.planning renders these status tests as
+        # literals, so both databases match the predicate): a company's active visits in date
+        # order, read up to LIMIT, and its visits proposed by the service ("à confirmer").
+        Index("ix_visits_active_company_start", "company_id", "starts_at", "id",
+              sqlite_where=text("status IN ('proposee', 'confirmee')"),
+              postgresql_where=text("status IN ('proposee', 'confirmee')")),
+        Index("ix_visits_proposed_company_start", "company_id", "starts_at",
+              sqlite_where=text("status = 'proposee'"), postgresql_where=text("status = 'proposee'")),
     )
 
     @property

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app, flash, make_response, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.errors import render_error
-from blueprints.htmx import hx_redirect, render
+from blueprints.htmx import hx_redirect, render, wants_fragment
 from blueprints.planning import bp
 from blueprints.planning.forms import AnotherDateForm, BookSlotForm, RequestForm, choices
 from blueprints.scoping import company_view
@@ -23,7 +23,8 @@ from services import planning as svc
 from services.convocation import build_convocation_pdf, build_visit_ics, file_stem
 
 PREFIX = "/entreprises/<code>/planning"
-LIST_PAGE_SIZE = 50
+LIST_PAGE_SIZE = 20
+WEEK_DAY_LIMIT = 8
 
 
 def _service() -> dict:
@@ -49,6 +50,20 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
+def _words_arg(name: str) -> str:
+    """A search text: whitespace collapsed, at most 100 characters."""
+    return " ".join((request.args.get(name) or "").replace("\x00", "").split())[:100]
+
+
+def _date_arg(name: str):
+    """A YYYY-MM-DD date argument, None when absent or invalid."""
+    value = request.args.get(name, "")
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
 def _page_arg() -> int:
     value = _int_arg("page") or 1
     return min(max(value, 1), 1000)
@@ -64,14 +79,21 @@ def _visit_or_404(company, visit_id: int):
 
 
 def _common(company) -> dict:
+    visits_prefix = url_for("planning.index", code=company.code) + "visites/"
+    notice_hours = _notice_hours()
+    now = utcnow()
     return {
         "company": company,
         "paris": svc.to_paris,
-        "notice_hours": _notice_hours(),
+        "notice_hours": notice_hours,
         "no_show_fee": current_app.config["NO_SHOW_FEE"],
         "visit_types": VISIT_TYPES,
-        "now": utcnow(),
-        "can_change": lambda v: svc.can_change(v, utcnow(), _notice_hours()),
+        "now": now,
+        "can_change": lambda v: svc.can_change(v, now, notice_hours),
+        # Same URLs as url_for("planning.convocation"/"visit_ics"/"move"/"cancel", ...).
+        "visit_url": lambda visit_id, tail: f"{visits_prefix}{visit_id}/{tail}",
+        # Same URL as url_for("planning.book", code=..., slot_id=...).
+        "slot_url": lambda slot_id: f"{visits_prefix[:-len('visites/')]}creneaux/{slot_id}/reserver",
     }
 
 
@@ -90,22 +112,32 @@ def index(company):
         employee_id=_int_arg("salarie"),
         site_id=_int_arg("site") if _int_arg("site") in scope_ids else None,
         visit_type=request.args.get("type") if request.args.get("type") in VISIT_TYPES else None,
+        name=_words_arg("q"),
     )
+    # The employee filter is a name search (a select of every employee weighed 190 KB for a
+    # 5,000-employee company); `?salarie=<id>` still narrows to one employee, shown by name.
+    chosen = svc.employee_in_scope(scope_ids, filters.employee_id) if filters.employee_id else None
+    if filters.employee_id and chosen is None:
+        filters.employee_id = None
     view = "semaine" if request.args.get("vue") == "semaine" or request.args.get("semaine") else "liste"
     ctx = _common(company)
     filter_args = {
         k: v
-        for k, v in (("salarie", filters.employee_id), ("site", filters.site_id), ("type", filters.visit_type))
+        for k, v in (("salarie", filters.employee_id), ("q", filters.name), ("site", filters.site_id),
+                     ("type", filters.visit_type))
         if v
     }
     if view == "semaine":
         monday = svc.parse_iso_week(request.args.get("semaine"), today)
         start, _ = svc.paris_day_bounds(monday)
         end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
-        visits = svc.visits_between(scope_ids, filters, start, end)
+        visits = svc.visit_rows_between(scope_ids, filters, start, end)
         by_day = dict(svc.group_by_day(visits))
+        # A large company has ~45 visits a day: the week shows the first WEEK_DAY_LIMIT of each
+        # day and links to the list from that day for the others (230 cards weighed 170 KB).
+        days = [monday + timedelta(days=i) for i in range(7)]
         ctx.update(
-            week_days=[(monday + timedelta(days=i), by_day.get(monday + timedelta(days=i), [])) for i in range(7)],
+            week_days=[(day, by_day.get(day, [])[:WEEK_DAY_LIMIT], len(by_day.get(day, []))) for day in days],
             week=svc.iso_week(monday),
             prev_week=svc.iso_week(monday - timedelta(days=7)),
             next_week=svc.iso_week(monday + timedelta(days=7)),
@@ -114,16 +146,23 @@ def index(company):
         )
     else:
         page = _page_arg()
-        rows = svc.coming_visits(scope_ids, filters, now, limit=LIST_PAGE_SIZE + 1,
-                                 offset=(page - 1) * LIST_PAGE_SIZE)
-        ctx.update(days=svc.group_by_day(rows[:LIST_PAGE_SIZE]), page_number=page, has_next=len(rows) > LIST_PAGE_SIZE)
+        from_day = _date_arg("du")
+        since = max(now, svc.paris_day_bounds(from_day)[0]) if from_day else now
+        rows = svc.coming_visit_rows(scope_ids, filters, since, limit=LIST_PAGE_SIZE + 1,
+                                     offset=(page - 1) * LIST_PAGE_SIZE)
+        ctx.update(days=svc.group_by_day(rows[:LIST_PAGE_SIZE]), page_number=page, has_next=len(rows) > LIST_PAGE_SIZE,
+                   from_day=from_day if since > now else None)
     ctx.update(
         view=view,
         filters=filters,
         filter_args=filter_args,
         sites=scope,
-        employees=svc.present_employees(scope_ids, today),
-        to_confirm=svc.proposals(scope_ids, now),
+        chosen_employee=chosen,
+        all_employees_url=url_for(
+            "planning.index", code=company.code, vue="semaine" if view == "semaine" else None,
+            **{k: v for k, v in filter_args.items() if k != "salarie"},
+        ),
+        to_confirm=svc.proposal_rows(scope_ids, now),
         requests=svc.pending_requests(scope_ids),
         feed=feeds.active_feed(company),
         feed_url=None,
@@ -134,38 +173,90 @@ def index(company):
 # --------------------------------------------------------------------------- slots
 
 
+SLOTS_PAGE_SIZE = 20
+
+
+def _cursor_arg() -> tuple[datetime, int] | None:
+    """`?apres=<epoch seconds>-<slot id>`: the last slot shown, for "Voir plus de créneaux"."""
+    value = request.args.get("apres", "")
+    moment, _, slot_id = value.partition("-")
+    if not (moment.isdigit() and slot_id.isdigit() and len(moment) < 12 and len(slot_id) < 10):
+        return None
+    return datetime.fromtimestamp(int(moment), UTC), int(slot_id)
+
+
+def cursor_of(slot) -> str:
+    return f"{int(slot.starts_at.timestamp())}-{slot.id}"
+
+
 def _slots_context(company, *, form=None, slot=None, message=None):
+    """One week of free slots, SLOTS_PAGE_SIZE at a time ("Voir plus de créneaux" goes on after
+    the last one shown: `apres`), optionally of one centre (`centre`). A week holds up to ~2,000
+    free slots at scale: listing them all weighed 165 KB."""
     now = utcnow()
     today = svc.to_paris(now).date()
     this_monday = today - timedelta(days=today.weekday())
+    # The centre filter is on the page, outside the fragment: an htmx request reads the centres
+    # only to check a `centre` it was given (an unknown id would walk every future slot).
+    centre_id = _int_arg("centre")
+    centres = [] if wants_fragment() and centre_id is None else svc.centre_choices()
+    if centre_id is not None and all(c[0] != centre_id for c in centres):
+        centre_id = None
+    after = _cursor_arg()
     if request.args.get("semaine"):
-        monday = svc.parse_iso_week(request.args.get("semaine"), today)
-    else:  # open on the week of the next free slot rather than on an empty week
-        first = svc.next_free_slot_start(company, now)
-        first_day = svc.to_paris(first).date() if first else today
-        monday = first_day - timedelta(days=first_day.weekday())
-    monday = max(monday, this_monday)
-    start, _ = svc.paris_day_bounds(monday)
-    end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
-    slots = svc.free_slots(company, start, end, now)
+        monday = max(svc.parse_iso_week(request.args.get("semaine"), today), this_monday)
+        start, _ = svc.paris_day_bounds(monday)
+        end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
+        slots = svc.free_slot_page(company, start, end, now, after=after, centre_id=centre_id,
+                               limit=SLOTS_PAGE_SIZE + 1)
+    else:  # open on the week of the next free slot rather than on an empty week (one query)
+        slots = svc.free_slot_page(company, now, None, now, after=after, centre_id=centre_id,
+                               limit=SLOTS_PAGE_SIZE + 1)
+        first_day = svc.to_paris(slots[0].starts_at).date() if slots else today
+        monday = max(first_day - timedelta(days=first_day.weekday()), this_monday)
+        end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
+        slots = [s for s in slots if s.starts_at < end]
+    has_more = len(slots) > SLOTS_PAGE_SIZE
+    slots = slots[:SLOTS_PAGE_SIZE]
+    week = svc.iso_week(monday)
     ctx = _common(company)
     ctx.update(
         slots=slots,
         days=_group_slots(slots),
-        week=svc.iso_week(monday),
+        week=week,
         monday=monday,
         prev_week=svc.iso_week(monday - timedelta(days=7)) if monday > this_monday else None,
         next_week=svc.iso_week(monday + timedelta(days=7)),
         message=message,
         move_visit=None,
+        centres=centres,
+        centre_id=centre_id,
+        after=after,
+        # the first day continues the one the previous batch ended with ("(suite)")
+        continued_day=svc.to_paris(after[0]).date() if after else None,
+        more_cursor=cursor_of(slots[-1]) if has_more else None,
+        # htmx "Voir plus": only the next batch, appended in place of the link
+        more_only=after is not None and wants_fragment(),
     )
     return ctx
 
 
 def _group_slots(slots):
+    """[(day, [(slot, "HH:MM", place, professional)])]: the strings computed once per slot, and
+    once per centre or professional, rather than in the template."""
     groups: dict = {}
+    places: dict = {}
+    people: dict = {}
     for slot in slots:
-        groups.setdefault(svc.to_paris(slot.starts_at).date(), []).append(slot)
+        local = svc.to_paris(slot.starts_at)
+        centre, pro = slot.centre, slot.professional
+        place = places.get(centre.id)
+        if place is None:
+            place = places[centre.id] = ", ".join(p for p in (centre.name, centre.address, centre.city) if p)
+        who = people.get(pro.name)
+        if who is None:
+            who = people[pro.name] = f"{pro.name} ({pro.kind_label})"
+        groups.setdefault(local.date(), []).append((slot, local.strftime("%H:%M"), place, who))
     return list(groups.items())
 
 

@@ -130,3 +130,44 @@ def test_planning_journey(request, live_server, fixture):
     checks(page, context="planning with request")
     db.session.rollback()
     assert db.session.execute(select(AppointmentRequest.status)).scalar_one() == "en_attente"
+
+
+@pytest.mark.parametrize("fixture", ["page", "page_nojs"])
+def test_planning_large_lists(request, live_server, fixture):
+    """Free slots 20 at a time with "Voir plus de créneaux" (appended with htmx, a page without
+    JavaScript) and the employee name search of the planning list."""
+    page = request.getfixturevalue(fixture)
+    company = make_company("00010", name="Boulangerie Le Goff")
+    user = make_member(company)
+    make_employee(company, birth_name="Durand", first_names="Louis", entry_date=date.today() - timedelta(days=20))
+    day = (datetime.now(PARIS) + timedelta(days=14)).date()
+    day -= timedelta(days=day.weekday())
+    first = datetime(day.year, day.month, day.day, 8, 0, tzinfo=PARIS)
+    lines = ["debut;duree_minutes;centre;professionnel;code_adherent"]
+    lines += [f"{first + timedelta(minutes=15 * i):%d/%m/%Y %H:%M};15;Centre de Dinan;Dr Anne Le Bihan;"
+              for i in range(25)]
+    import_slots("\n".join(lines) + "\n")
+    db.session.commit()
+    browser_login(page, live_server, user)
+
+    page.goto("/entreprises/00010/planning/creneaux")
+    slots = page.locator("#creneaux li.slot")
+    assert slots.count() == 20
+    page.get_by_role("link", name="Voir plus de créneaux").click()
+    if fixture == "page":
+        page.locator("#creneaux li.slot").nth(24).wait_for()
+        assert slots.count() == 25 and "apres=" not in page.url
+        assert page.get_by_role("heading", name=re.compile(r"\(suite\)$")).count() == 1
+        page_checks(page, context="slots, more")
+    else:
+        page.get_by_role("link", name="Début de la semaine").wait_for()
+        assert slots.count() == 5 and "apres=" in page.url
+    assert page.get_by_role("link", name="Voir plus de créneaux").count() == 0
+
+    page.goto("/entreprises/00010/planning/")
+    search = page.get_by_label("Salarié")
+    search.fill("zzz")
+    if fixture == "page_nojs":
+        page.get_by_role("button", name="Filtrer").click()
+    page.get_by_text("Aucune visite à venir pour ces critères").wait_for()
+    assert "q=zzz" in page.url

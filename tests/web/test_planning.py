@@ -544,3 +544,125 @@ def test_planning_pages_run_a_fixed_number_of_queries(client, setup):
     small = counts()
     fill(10)
     assert counts() == small
+
+
+# --------------------------------------------------------------------------- large companies
+
+
+def test_planning_employee_filter_is_a_name_search(client, setup):
+    """No <select> of every employee: a name search (as you type with htmx, a GET form without
+    JavaScript); ?salarie=<id> still narrows to one employee and shows the name."""
+    company, user, employee = setup
+    other = make_employee(company, birth_name="Martin", first_names="Zoé")
+    make_visit(employee, make_slot(future(5)))
+    make_visit(other, make_slot(future(6)))
+    for i in range(30):
+        make_employee(company, birth_name=f"Salarie{i}")
+    db.session.commit()
+    login(client, user)
+    html = client.get(f"{BASE}/").get_data(as_text=True)
+    assert 'type="search" id="filtre-salarie" name="q"' in html and "Salarie12" not in html
+    assert 'hx-trigger="input changed delay:300ms, search, submit"' in html
+    found = client.get(f"{BASE}/?q=zoé+mart", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "MARTIN Zoé" in found and "DURAND Louis" not in found and "<html" not in found
+    assert "pour ces critères" in client.get(f"{BASE}/?q=100%25").get_data(as_text=True)  # LIKE escaped
+    one = client.get(f"{BASE}/?salarie={employee.id}").get_data(as_text=True)
+    assert "Visites de <strong>DURAND Louis</strong>" in one and "MARTIN Zoé" not in one
+    assert f'name="salarie" value="{employee.id}"' in one
+    # an employee of another company is ignored, not shown
+    stranger = make_employee(make_company("00099"), birth_name="Secret")
+    db.session.commit()
+    assert "SECRET" not in client.get(f"{BASE}/?salarie={stranger.id}").get_data(as_text=True)
+
+
+def test_planning_list_pages_twenty_visits(client, setup):
+    company, user, employee = setup
+    for i in range(21):
+        make_visit(employee, make_slot(future(3 + i)))
+    db.session.commit()
+    login(client, user)
+    first = client.get(f"{BASE}/").get_data(as_text=True)
+    assert first.count('<article class="visit') == 20 and "page=2" in first
+    second = client.get(f"{BASE}/?page=2").get_data(as_text=True)
+    assert second.count('<article class="visit') == 1 and "Page précédente" in second
+
+
+def test_free_slots_twenty_at_a_time_with_voir_plus(client, setup):
+    """A week can hold thousands of free slots: 20 at a time, "Voir plus de créneaux" goes on
+    after the last one shown (appended by htmx, a page of its own without JavaScript)."""
+    company, user, employee = setup
+    monday = (datetime.now(UTC) + timedelta(days=14)).date()
+    monday -= timedelta(days=monday.weekday())
+    week = f"{monday.isocalendar()[0]}-W{monday.isocalendar()[1]:02d}"
+    start = datetime(monday.year, monday.month, monday.day, 7, 0, tzinfo=UTC)
+    slots = [make_slot(start + timedelta(minutes=15 * i)) for i in range(25)]
+    db.session.commit()
+    login(client, user)
+    fragment = client.get(f"{BASE}/creneaux?semaine={week}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and fragment.count('<li class="slot">') == 20
+    assert f"/creneaux/{slots[19].id}/reserver" in fragment and f"/creneaux/{slots[20].id}/reserver" not in fragment
+    more = re.search(r'<a class="button" href="([^"]+)" hx-get="[^"]+" hx-target="#(creneaux-plus-[^"]+)" '
+                     r'hx-swap="outerHTML">Voir plus de créneaux</a>', fragment)
+    assert more and f'id="{more.group(2)}"' in fragment
+    url = more.group(1).replace("&amp;", "&")
+    rest = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert rest.count('<li class="slot">') == 5 and "(suite)" in rest and "Voir plus" not in rest
+    assert "Semaine suivante" not in rest and f"/creneaux/{slots[24].id}/reserver" in rest
+    page = client.get(url).get_data(as_text=True)  # without JavaScript: a page
+    assert "<h1>Créneaux proposés</h1>" in page and page.count('<li class="slot">') == 5
+    assert "Début de la semaine" in page
+    # A slot booked meanwhile does not shift the next batch (keyset, not offset).
+    make_visit(employee, slots[3])
+    db.session.commit()
+    assert client.get(url).get_data(as_text=True).count('<li class="slot">') == 5
+    assert client.get(f"{BASE}/creneaux?semaine={week}&apres=x-1").status_code == 200
+
+
+def test_free_slots_centre_filter(client, setup):
+    company, user, employee = setup
+    dinan, lannion = make_centre("Centre de Dinan"), make_centre("Centre de Lannion")
+    a = make_slot(future(4), centre=dinan)
+    b = make_slot(future(9), centre=lannion)
+    db.session.commit()
+    login(client, user)
+    page = client.get(f"{BASE}/creneaux").get_data(as_text=True)
+    assert '<label for="filtre-centre">Centre</label>' in page and "Centre de Lannion</option>" in page
+    # opens on the week of the centre's next free slot
+    only = client.get(f"{BASE}/creneaux?centre={lannion.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"/creneaux/{b.id}/reserver" in only and f"/creneaux/{a.id}/reserver" not in only
+    assert "filtre-centre" not in only  # the filter is outside the swapped list
+    assert f"centre={lannion.id}" in only  # week navigation keeps the centre
+
+
+def test_free_slots_skip_booked_and_other_companies_slots(client, setup):
+    company, user, employee = setup
+    other = make_company("00020")
+    taken = make_slot(future(3))
+    make_visit(employee, taken)
+    reserved_elsewhere = make_slot(future(3, hour=10), reserved_company=other)
+    mine = make_slot(future(3, hour=11), reserved_company=company)
+    free = make_slot(future(3, hour=12))
+    db.session.commit()
+    login(client, user)
+    html = client.get(f"{BASE}/creneaux", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"/creneaux/{mine.id}/reserver" in html and f"/creneaux/{free.id}/reserver" in html
+    assert f"/creneaux/{taken.id}/" not in html and f"/creneaux/{reserved_elsewhere.id}/" not in html
+    assert "Réservé à votre entreprise" in html
+
+
+def test_planning_week_shows_eight_visits_a_day_and_links_to_the_list(client, setup):
+    company, user, employee = setup
+    day = datetime(2031, 1, 29, 7, 0, tzinfo=UTC)  # Wednesday of 2031-W05
+    for i in range(10):
+        make_visit(make_employee(company, birth_name=f"Nom{i:02d}"), make_slot(day + timedelta(minutes=20 * i)))
+    db.session.commit()
+    login(client, user)
+    html = client.get(f"{BASE}/?semaine=2031-W05").get_data(as_text=True)
+    assert html.count('<article class="visit') == 8 and "NOM07" in html and "NOM08" not in html
+    link = re.search(r'<a href="([^"]+)">Voir les 10 visites<span class="visually-hidden"> du Mercredi 29 janvier '
+                     r'2031</span></a>', html)
+    assert link and "du=2031-01-29" in link.group(1)
+    listed = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "Visites à partir du Mercredi 29 janvier 2031" in listed and "NOM09" in listed
+    assert 'name="du" value="2031-01-29"' in listed
+    assert client.get(f"{BASE}/?du=garbage").status_code == 200

@@ -3,7 +3,7 @@ that site only. Every check filters in SQL on the company."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from extensions import db
 from models.companies import ROLE_EMPLOYER, Company, Membership
@@ -16,23 +16,22 @@ RIGHTS = {
 }
 
 
+# Built once (they run on every company page): a reused statement keeps its cache key.
+_COMPANY_BY_CODE = select(Company).where(Company.code == bindparam("code"))
+_ACTIVE_MEMBERSHIPS = select(Membership).where(
+    Membership.user_id == bindparam("user_id"),
+    Membership.company_id.in_(bindparam("company_ids", expanding=True)),
+    Membership.revoked_at.is_(None),
+)
+
+
 def membership_for(user, company: Company) -> Membership | None:
     """The active membership that gives `user` access to `company` (direct, or via its parent).
     A direct membership on the site wins over the parent's."""
     if user is None or not getattr(user, "is_authenticated", False) or not company.active:
         return None
     ids = [company.id] + ([company.parent_id] if company.parent_id else [])
-    rows = (
-        db.session.execute(
-            select(Membership).where(
-                Membership.user_id == user.id,
-                Membership.company_id.in_(ids),
-                Membership.revoked_at.is_(None),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    rows = db.session.execute(_ACTIVE_MEMBERSHIPS, {"user_id": user.id, "company_ids": ids}).scalars().all()
     by_company = {m.company_id: m for m in rows}
     return by_company.get(company.id) or by_company.get(company.parent_id)
 
@@ -55,7 +54,7 @@ def accessible_companies_query(user):
 
 
 def get_company_for_user(user, code: str) -> tuple[Company, Membership] | None:
-    company = db.session.execute(select(Company).where(Company.code == code)).scalar_one_or_none()
+    company = db.session.execute(_COMPANY_BY_CODE, {"code": code}).scalar_one_or_none()
     if company is None:
         return None
     membership = membership_for(user, company)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, exists, func, literal, or_, select, update

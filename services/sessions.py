@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from extensions import db
@@ -50,6 +50,15 @@ def idle_timeout_for(user: User) -> timedelta:
     return idle
 
 
+# Built once: every authenticated request runs it, and a statement object that is reused
+# keeps its memoized cache key (building a new select() costs more than running it).
+_BY_TOKEN_HASH = (
+    select(LoginSession)
+    .options(joinedload(LoginSession.user))
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+
+
 def load_session(token: str | None, now: datetime | None = None) -> LoginSession | None:
     """The live session for this token, or None (unknown, revoked, idle or expired)."""
     if not token:
@@ -57,9 +66,7 @@ def load_session(token: str | None, now: datetime | None = None) -> LoginSession
     now = now or utcnow()
     # The user comes in the same query (a join), not in a second lazy load: one query less
     # on every authenticated request (docs/PERFORMANCE.md).
-    row = db.session.execute(
-        select(LoginSession).options(joinedload(LoginSession.user)).where(LoginSession.token_hash == _token_hash(token))
-    ).scalar_one_or_none()
+    row = db.session.execute(_BY_TOKEN_HASH, {"token_hash": _token_hash(token)}).scalar_one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     user = row.user

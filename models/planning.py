@@ -137,11 +137,21 @@ class Visit(db.Model):
         # Partial indexes of the planning page (services.planning renders these status tests as
         # literals, so both databases match the predicate): a company's active visits in date
         # order, read up to LIMIT, and its visits proposed by the service ("à confirmer").
-        Index("ix_visits_active_company_start", "company_id", "starts_at", "id",
-              sqlite_where=text("status IN ('proposee', 'confirmee')"),
-              postgresql_where=text("status IN ('proposee', 'confirmee')")),
-        Index("ix_visits_proposed_company_start", "company_id", "starts_at",
-              sqlite_where=text("status = 'proposee'"), postgresql_where=text("status = 'proposee'")),
+        Index(
+            "ix_visits_active_company_start",
+            "company_id",
+            "starts_at",
+            "id",
+            sqlite_where=text("status IN ('proposee', 'confirmee')"),
+            postgresql_where=text("status IN ('proposee', 'confirmee')"),
+        ),
+        Index(
+            "ix_visits_proposed_company_start",
+            "company_id",
+            "starts_at",
+            sqlite_where=text("status = 'proposee'"),
+            postgresql_where=text("status = 'proposee'"),
+        ),
     )
 
     @property

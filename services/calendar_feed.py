@@ -61,8 +61,9 @@ def company_for_token(token: str) -> Company | None:
     return db.session.execute(
         select(Company)
         .join(CalendarFeed, CalendarFeed.company_id == Company.id)
-        .where(CalendarFeed.token_hash == hash_token(token), CalendarFeed.revoked_at.is_(None),
-               Company.active.is_(True))
+        .where(
+            CalendarFeed.token_hash == hash_token(token), CalendarFeed.revoked_at.is_(None), Company.active.is_(True)
+        )
     ).scalar_one_or_none()
 
 

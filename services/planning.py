@@ -175,8 +175,9 @@ def employee_in_scope(scope_ids, employee_id: int) -> Employee | None:
 def _is_active():
     """`status IN ('proposee', 'confirmee')` with the values written in the SQL (not bound), so
     that SQLite and PostgreSQL match it to the partial index ix_visits_active_company_start."""
-    return Visit.status.in_(bindparam("active_statuses", list(ACTIVE_VISIT_STATUSES), expanding=True,
-                                      literal_execute=True))
+    return Visit.status.in_(
+        bindparam("active_statuses", list(ACTIVE_VISIT_STATUSES), expanding=True, literal_execute=True)
+    )
 
 
 def _is_proposed():
@@ -233,7 +234,7 @@ class CentreInfo:
 
     @property
     def full_address(self) -> str:
-        """"Centre de Dinan, 4 rue de la Santé, 22100 Dinan" (the visit card's "Centre")."""
+        """ "Centre de Dinan, 4 rue de la Santé, 22100 Dinan" (the visit card's "Centre")."""
         text = f"{self.name}, {self.address}" if self.address else self.name
         return f"{text}, {self.postal_code or ''} {self.city}" if self.city else text
 
@@ -283,9 +284,19 @@ class VisitRow:
         return VISIT_STATUSES.get(self.status, self.status)
 
 
-_SLOT_COLUMNS = (Slot.id, Slot.starts_at, Slot.duration_minutes, Slot.reserved_company_id, Centre.id,
-                 Centre.name, Centre.address, Centre.postal_code, Centre.city, Professional.name,
-                 Professional.kind)
+_SLOT_COLUMNS = (
+    Slot.id,
+    Slot.starts_at,
+    Slot.duration_minutes,
+    Slot.reserved_company_id,
+    Centre.id,
+    Centre.name,
+    Centre.address,
+    Centre.postal_code,
+    Centre.city,
+    Professional.name,
+    Professional.kind,
+)
 
 
 def _slot_info(r) -> SlotInfo:
@@ -293,21 +304,35 @@ def _slot_info(r) -> SlotInfo:
 
 
 @lru_cache(maxsize=64)
-def _visit_rows_statement(proposed: bool, employee: bool, site: bool, visit_type: bool, words: int,
-                          until: bool, paged: bool):
+def _visit_rows_statement(
+    proposed: bool, employee: bool, site: bool, visit_type: bool, words: int, until: bool, paged: bool
+):
     """_visit_query's selection as plain columns (same conditions and order), built once per
     shape: every value is a bound parameter (building the statement cost as much as running it)."""
     scope = bindparam("scope_ids", expanding=True)
     query = (
-        select(Visit.id, Visit.starts_at, Visit.status, Visit.visit_type, Visit.company_id, Company.code,
-               Employee.birth_name, Employee.usage_name, Employee.first_names, *_SLOT_COLUMNS)
+        select(
+            Visit.id,
+            Visit.starts_at,
+            Visit.status,
+            Visit.visit_type,
+            Visit.company_id,
+            Company.code,
+            Employee.birth_name,
+            Employee.usage_name,
+            Employee.first_names,
+            *_SLOT_COLUMNS,
+        )
         .join(Employee, Employee.id == Visit.employee_id)
         .join(Company, Company.id == Visit.company_id)
         .outerjoin(Slot, Slot.id == Visit.slot_id)
         .outerjoin(Centre, Centre.id == Slot.centre_id)
         .outerjoin(Professional, Professional.id == Slot.professional_id)
-        .where(Visit.company_id.in_(scope), _is_proposed() if proposed else _is_active(),
-               Visit.starts_at >= bindparam("since"))
+        .where(
+            Visit.company_id.in_(scope),
+            _is_proposed() if proposed else _is_active(),
+            Visit.starts_at >= bindparam("since"),
+        )
         .order_by(Visit.starts_at, Visit.id)
     )
     if employee:
@@ -320,11 +345,13 @@ def _visit_rows_statement(proposed: bool, employee: bool, site: bool, visit_type
         names = select(Employee.id).where(Employee.company_id.in_(scope))
         for i in range(words):
             pattern = bindparam(f"word{i}")
-            names = names.where(or_(
-                func.lower(Employee.birth_name).like(pattern, escape="\\"),
-                func.lower(Employee.usage_name).like(pattern, escape="\\"),
-                func.lower(Employee.first_names).like(pattern, escape="\\"),
-            ))
+            names = names.where(
+                or_(
+                    func.lower(Employee.birth_name).like(pattern, escape="\\"),
+                    func.lower(Employee.usage_name).like(pattern, escape="\\"),
+                    func.lower(Employee.first_names).like(pattern, escape="\\"),
+                )
+            )
         query = query.where(Visit.employee_id.in_(names))
     if until:
         query = query.where(Visit.starts_at < bindparam("until"))
@@ -333,24 +360,55 @@ def _visit_rows_statement(proposed: bool, employee: bool, site: bool, visit_type
     return query
 
 
-def _visit_rows(scope_ids, filters: VisitFilters, since: datetime, *, proposed: bool = False,
-                until: datetime | None = None, limit: int | None = None, offset: int = 0) -> list[VisitRow]:
+def _visit_rows(
+    scope_ids,
+    filters: VisitFilters,
+    since: datetime,
+    *,
+    proposed: bool = False,
+    until: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[VisitRow]:
     words = filters.name.split()[:5]
-    statement = _visit_rows_statement(proposed, bool(filters.employee_id), bool(filters.site_id),
-                                      bool(filters.visit_type), len(words), until is not None, limit is not None)
-    params = {"scope_ids": list(scope_ids), "since": since, "employee_id": filters.employee_id,
-              "site_id": filters.site_id, "visit_type": filters.visit_type, "until": until, "limit": limit,
-              "offset": offset if limit is not None else None}
+    statement = _visit_rows_statement(
+        proposed,
+        bool(filters.employee_id),
+        bool(filters.site_id),
+        bool(filters.visit_type),
+        len(words),
+        until is not None,
+        limit is not None,
+    )
+    params = {
+        "scope_ids": list(scope_ids),
+        "since": since,
+        "employee_id": filters.employee_id,
+        "site_id": filters.site_id,
+        "visit_type": filters.visit_type,
+        "until": until,
+        "limit": limit,
+        "offset": offset if limit is not None else None,
+    }
     params.update({f"word{i}": f"%{_escape_like(word.lower())}%" for i, word in enumerate(words)})
     return [
-        VisitRow(r[0], r[1], r[2], r[3], r[4], CompanyCode(r[5]), EmployeeName(r[6], r[7], r[8]),
-                 _slot_info(r[9:]) if r[9] is not None else None)
+        VisitRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            CompanyCode(r[5]),
+            EmployeeName(r[6], r[7], r[8]),
+            _slot_info(r[9:]) if r[9] is not None else None,
+        )
         for r in db.session.execute(statement, {k: v for k, v in params.items() if v is not None})
     ]
 
 
-def coming_visit_rows(scope_ids, filters: VisitFilters, now: datetime, *, limit: int,
-                      offset: int = 0) -> list[VisitRow]:
+def coming_visit_rows(
+    scope_ids, filters: VisitFilters, now: datetime, *, limit: int, offset: int = 0
+) -> list[VisitRow]:
     return _visit_rows(scope_ids, filters, now, limit=limit, offset=offset)
 
 
@@ -419,16 +477,25 @@ def _free_slot_statement(bounded: bool, after: bool, centre: bool):
     if bounded:
         query = query.where(Slot.starts_at < bindparam("end"))
     if after:
-        query = query.where(Slot.starts_at >= bindparam("after_start"),
-                            or_(Slot.starts_at > bindparam("after_start"), Slot.id > bindparam("after_id")))
+        query = query.where(
+            Slot.starts_at >= bindparam("after_start"),
+            or_(Slot.starts_at > bindparam("after_start"), Slot.id > bindparam("after_id")),
+        )
     if centre:
         query = query.where(Slot.centre_id == bindparam("centre_id"))
     return query
 
 
-def free_slot_page(company: Company, start: datetime, end: datetime | None, now: datetime, *,
-                   after: tuple[datetime, int] | None = None, centre_id: int | None = None,
-                   limit: int) -> list[SlotInfo]:
+def free_slot_page(
+    company: Company,
+    start: datetime,
+    end: datetime | None,
+    now: datetime,
+    *,
+    after: tuple[datetime, int] | None = None,
+    centre_id: int | None = None,
+    limit: int,
+) -> list[SlotInfo]:
     """A page of the free slots open to the company from `start` (never in the past) to `end`
     (None: no end), in (starts_at, id) order, after the `after` cursor (the last slot shown),
     of one centre if given. Read from ix_slots_starts_at in order and stopped at LIMIT."""
@@ -473,6 +540,7 @@ def present_employees(scope_ids, today: date) -> list[Employee]:
 
 
 # --------------------------------------------------------------------------- due visits
+
 
 @dataclass
 class DueVisit:
@@ -573,8 +641,9 @@ def book_slot(company: Company, slot: Slot, employee_id: int, visit_type: str, a
     )
     db.session.add(visit)
     db.session.flush()  # IntegrityError here when another transaction took the slot
-    audit.record("planning.slot_booked", actor=actor, company=company, target=visit, slot_id=slot.id,
-                 visit_type=visit_type)
+    audit.record(
+        "planning.slot_booked", actor=actor, company=company, target=visit, slot_id=slot.id, visit_type=visit_type
+    )
     visit.employee = employee
     visit.slot = slot
     _notify_employers(company, visit, "booked", "Rendez-vous confirmé")
@@ -699,14 +768,18 @@ def send_reminders(now: datetime, days_before: int = 2) -> int:
     concurrent one) never queues it twice. Commits per visit."""
     from services.database import write_intent
 
-    candidates = db.session.execute(
-        select(Visit.id).where(
-            Visit.status.in_(ACTIVE_VISIT_STATUSES),
-            Visit.reminder_sent_at.is_(None),
-            Visit.starts_at > now,
-            Visit.starts_at <= now + timedelta(days=days_before),
+    candidates = (
+        db.session.execute(
+            select(Visit.id).where(
+                Visit.status.in_(ACTIVE_VISIT_STATUSES),
+                Visit.reminder_sent_at.is_(None),
+                Visit.starts_at > now,
+                Visit.starts_at <= now + timedelta(days=days_before),
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     db.session.commit()
     sent = 0
     for visit_id in candidates:
@@ -828,10 +901,7 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
     centres = {c.name: c for c in db.session.execute(select(Centre)).scalars()}
     professionals = {p.name: p for p in db.session.execute(select(Professional)).scalars()}
     company_ids = dict(db.session.execute(select(Company.code, Company.id)).all())
-    existing = {
-        (pid, start)
-        for pid, start in db.session.execute(select(Slot.professional_id, Slot.starts_at)).all()
-    }
+    existing = {(pid, start) for pid, start in db.session.execute(select(Slot.professional_id, Slot.starts_at)).all()}
     for start, duration, centre_name, professional_name, code in parsed:
         centre = centres.get(centre_name)
         if centre is None:
@@ -860,13 +930,18 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
         existing.add((professional.id, start))
         result.created += 1
     db.session.flush()
-    audit.record("planning.slots_imported", actor_label=actor_label, created=result.created,
-                 existing=result.existing)
+    audit.record("planning.slots_imported", actor_label=actor_label, created=result.created, existing=result.existing)
     return result
 
 
-def save_centre(name: str, address: str, postal_code: str | None, city: str | None,
-                access_notes: str | None, actor_label: str = "cli") -> Centre:
+def save_centre(
+    name: str,
+    address: str,
+    postal_code: str | None,
+    city: str | None,
+    access_notes: str | None,
+    actor_label: str = "cli",
+) -> Centre:
     centre = db.session.execute(select(Centre).where(Centre.name == name)).scalar_one_or_none()
     if centre is None:
         centre = Centre(name=name, address=address)

@@ -74,12 +74,16 @@ class AnotherDateForm(FlaskForm):
 class RequestForm(FlaskForm):
     employee_id = SelectField("Salarié", coerce=_coerce_int, validate_choice=False)
     reason = SelectField(
-        "Motif", choices=choices([("", "Choisissez un motif"), *REQUEST_REASONS.items()]), validate_choice=False,
+        "Motif",
+        choices=choices([("", "Choisissez un motif"), *REQUEST_REASONS.items()]),
+        validate_choice=False,
         validators=[DataRequired("Choisissez un motif."), _choice(REQUEST_REASONS, "Choisissez un motif de la liste.")],
     )
     absence_type = SelectField(
-        "Type d'absence (visite de reprise)", choices=choices([("", "—"), *ABSENCE_TYPES.items()]),
-        validate_choice=False, validators=[Optional(), _choice(ABSENCE_TYPES)],
+        "Type d'absence (visite de reprise)",
+        choices=choices([("", "—"), *ABSENCE_TYPES.items()]),
+        validate_choice=False,
+        validators=[Optional(), _choice(ABSENCE_TYPES)],
     )
     absence_start = FrenchDateField("Début de l'absence", validators=[Optional()])
     absence_end = FrenchDateField("Fin de l'absence (reprise du travail)", validators=[Optional()])

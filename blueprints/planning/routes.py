@@ -93,7 +93,7 @@ def _common(company) -> dict:
         # Same URLs as url_for("planning.convocation"/"visit_ics"/"move"/"cancel", ...).
         "visit_url": lambda visit_id, tail: f"{visits_prefix}{visit_id}/{tail}",
         # Same URL as url_for("planning.book", code=..., slot_id=...).
-        "slot_url": lambda slot_id: f"{visits_prefix[:-len('visites/')]}creneaux/{slot_id}/reserver",
+        "slot_url": lambda slot_id: f"{visits_prefix[: -len('visites/')]}creneaux/{slot_id}/reserver",
     }
 
 
@@ -123,8 +123,12 @@ def index(company):
     ctx = _common(company)
     filter_args = {
         k: v
-        for k, v in (("salarie", filters.employee_id), ("q", filters.name), ("site", filters.site_id),
-                     ("type", filters.visit_type))
+        for k, v in (
+            ("salarie", filters.employee_id),
+            ("q", filters.name),
+            ("site", filters.site_id),
+            ("type", filters.visit_type),
+        )
         if v
     }
     if view == "semaine":
@@ -148,10 +152,15 @@ def index(company):
         page = _page_arg()
         from_day = _date_arg("du")
         since = max(now, svc.paris_day_bounds(from_day)[0]) if from_day else now
-        rows = svc.coming_visit_rows(scope_ids, filters, since, limit=LIST_PAGE_SIZE + 1,
-                                     offset=(page - 1) * LIST_PAGE_SIZE)
-        ctx.update(days=svc.group_by_day(rows[:LIST_PAGE_SIZE]), page_number=page, has_next=len(rows) > LIST_PAGE_SIZE,
-                   from_day=from_day if since > now else None)
+        rows = svc.coming_visit_rows(
+            scope_ids, filters, since, limit=LIST_PAGE_SIZE + 1, offset=(page - 1) * LIST_PAGE_SIZE
+        )
+        ctx.update(
+            days=svc.group_by_day(rows[:LIST_PAGE_SIZE]),
+            page_number=page,
+            has_next=len(rows) > LIST_PAGE_SIZE,
+            from_day=from_day if since > now else None,
+        )
     ctx.update(
         view=view,
         filters=filters,
@@ -159,7 +168,9 @@ def index(company):
         sites=scope,
         chosen_employee=chosen,
         all_employees_url=url_for(
-            "planning.index", code=company.code, vue="semaine" if view == "semaine" else None,
+            "planning.index",
+            code=company.code,
+            vue="semaine" if view == "semaine" else None,
             **{k: v for k, v in filter_args.items() if k != "salarie"},
         ),
         to_confirm=svc.proposal_rows(scope_ids, now),
@@ -207,11 +218,11 @@ def _slots_context(company, *, form=None, slot=None, message=None):
         monday = max(svc.parse_iso_week(request.args.get("semaine"), today), this_monday)
         start, _ = svc.paris_day_bounds(monday)
         end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
-        slots = svc.free_slot_page(company, start, end, now, after=after, centre_id=centre_id,
-                               limit=SLOTS_PAGE_SIZE + 1)
+        slots = svc.free_slot_page(
+            company, start, end, now, after=after, centre_id=centre_id, limit=SLOTS_PAGE_SIZE + 1
+        )
     else:  # open on the week of the next free slot rather than on an empty week (one query)
-        slots = svc.free_slot_page(company, now, None, now, after=after, centre_id=centre_id,
-                               limit=SLOTS_PAGE_SIZE + 1)
+        slots = svc.free_slot_page(company, now, None, now, after=after, centre_id=centre_id, limit=SLOTS_PAGE_SIZE + 1)
         first_day = svc.to_paris(slots[0].starts_at).date() if slots else today
         monday = max(first_day - timedelta(days=first_day.weekday()), this_monday)
         end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
@@ -271,15 +282,18 @@ def _book_form(company):
     today = svc.to_paris(utcnow()).date()
     due = svc.employees_due_first(svc.company_scope_ids(company), today)
     form = BookSlotForm()
-    form.employee_id.choices = choices([("", "Choisissez un salarié")] + [
-        (
-            d.employee.id,
-            f"{d.employee.display_name} – {VISIT_TYPES[d.visit_type]}"
-            + (f" (à prévoir avant le {d.due_date:%d/%m/%Y})" if d.due_date and not d.has_active_visit else "")
-            + (" – visite déjà planifiée" if d.has_active_visit else ""),
-        )
-        for d in due
-    ])
+    form.employee_id.choices = choices(
+        [("", "Choisissez un salarié")]
+        + [
+            (
+                d.employee.id,
+                f"{d.employee.display_name} – {VISIT_TYPES[d.visit_type]}"
+                + (f" (à prévoir avant le {d.due_date:%d/%m/%Y})" if d.due_date and not d.has_active_visit else "")
+                + (" – visite déjà planifiée" if d.has_active_visit else ""),
+            )
+            for d in due
+        ]
+    )
     suggestions = {d.employee.id: d.visit_type for d in due}
     return form, suggestions
 
@@ -305,13 +319,19 @@ def book(company, slot_id: int):
         db.session.commit()
     except (IntegrityError, svc.SlotTaken) as exc:
         db.session.rollback()
-        message = str(exc) if isinstance(exc, svc.SlotTaken) else (
-            "Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre."
+        message = (
+            str(exc)
+            if isinstance(exc, svc.SlotTaken)
+            else ("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")
         )
-        return render("planning/slots.html", "planning/_slots.html", status=409,
-                      **_slots_context(company, message=message))
-    flash(f"Rendez-vous enregistré pour {visit.employee.display_name} le "
-          f"{svc.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.", "success")
+        return render(
+            "planning/slots.html", "planning/_slots.html", status=409, **_slots_context(company, message=message)
+        )
+    flash(
+        f"Rendez-vous enregistré pour {visit.employee.display_name} le "
+        f"{svc.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.",
+        "success",
+    )
     return hx_redirect(url_for("planning.index", code=company.code))
 
 
@@ -375,8 +395,11 @@ def move(company, visit_id: int):
     visit = _visit_or_404(company, visit_id)
     now = utcnow()
     if not svc.can_change(visit, now, _notice_hours()):
-        return render_error(409, f"Ce rendez-vous ne peut plus être déplacé en ligne (délai de "
-                                 f"{_notice_hours()} heures). Contactez le service.")
+        return render_error(
+            409,
+            f"Ce rendez-vous ne peut plus être déplacé en ligne (délai de "
+            f"{_notice_hours()} heures). Contactez le service.",
+        )
     if request.method == "POST":
         from flask_wtf import FlaskForm
 
@@ -392,8 +415,10 @@ def move(company, visit_id: int):
             db.session.commit()
         except (IntegrityError, svc.PlanningError) as exc:
             db.session.rollback()
-            message = str(exc) if isinstance(exc, svc.PlanningError) else (
-                "Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre."
+            message = (
+                str(exc)
+                if isinstance(exc, svc.PlanningError)
+                else ("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")
             )
             visit = _visit_or_404(company, visit_id)
             ctx = _slots_context(company, message=message)
@@ -407,8 +432,9 @@ def move(company, visit_id: int):
 
 
 def _download(company, visit, data: bytes, filename: str, mimetype: str, kind: str):
-    audit.record("planning.download", actor=current_user, company=company, target=visit, document=kind,
-                 ip=request.remote_addr)
+    audit.record(
+        "planning.download", actor=current_user, company=company, target=visit, document=kind, ip=request.remote_addr
+    )
     db.session.commit()
     response = make_response(data)
     response.headers["Content-Type"] = mimetype
@@ -424,8 +450,7 @@ def convocation(company, visit_id: int):
     if visit.status not in ("proposee", "confirmee"):
         return render_error(404)
     data = build_convocation_pdf(visit, _service(), compress=not current_app.testing)
-    return _download(company, visit, data, f"{file_stem(visit, 'convocation')}.pdf", "application/pdf",
-                     "convocation")
+    return _download(company, visit, data, f"{file_stem(visit, 'convocation')}.pdf", "application/pdf", "convocation")
 
 
 @bp.get(f"{PREFIX}/visites/<int:visit_id>/rendez-vous.ics")
@@ -436,8 +461,7 @@ def visit_ics(company, visit_id: int):
     if visit.status not in ("proposee", "confirmee"):
         return render_error(404)
     data = build_visit_ics(visit, _service())
-    return _download(company, visit, data, f"{file_stem(visit, 'visite')}.ics", "text/calendar; charset=utf-8",
-                     "ics")
+    return _download(company, visit, data, f"{file_stem(visit, 'visite')}.ics", "text/calendar; charset=utf-8", "ics")
 
 
 # --------------------------------------------------------------------------- requests
@@ -466,8 +490,11 @@ def new_request(company):
             form.employee_id.errors = [str(exc)]
             return render("planning/request.html", "planning/_request.html", status=422, **ctx)
         db.session.commit()
-        flash("Votre demande de rendez-vous a été transmise au service. Elle apparaît « En attente » "
-              "jusqu'à sa planification.", "success")
+        flash(
+            "Votre demande de rendez-vous a été transmise au service. Elle apparaît « En attente » "
+            "jusqu'à sa planification.",
+            "success",
+        )
         return hx_redirect(url_for("planning.index", code=company.code))
     return render("planning/request.html", "planning/_request.html", **ctx)
 

@@ -31,8 +31,20 @@ def _slots_csv() -> tuple[str, datetime]:
     return "\n".join(lines) + "\n", first
 
 
-MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre"]
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 
 
 def _monday_label(day: date) -> str:
@@ -144,8 +156,9 @@ def test_planning_large_lists(request, live_server, fixture):
     day -= timedelta(days=day.weekday())
     first = datetime(day.year, day.month, day.day, 8, 0, tzinfo=PARIS)
     lines = ["debut;duree_minutes;centre;professionnel;code_adherent"]
-    lines += [f"{first + timedelta(minutes=15 * i):%d/%m/%Y %H:%M};15;Centre de Dinan;Dr Anne Le Bihan;"
-              for i in range(25)]
+    lines += [
+        f"{first + timedelta(minutes=15 * i):%d/%m/%Y %H:%M};15;Centre de Dinan;Dr Anne Le Bihan;" for i in range(25)
+    ]
     import_slots("\n".join(lines) + "\n")
     db.session.commit()
     browser_login(page, live_server, user)

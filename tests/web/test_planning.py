@@ -117,8 +117,18 @@ def test_planning_slot_import_is_idempotent_and_creates_centres(runner, tmp_path
     assert slots[0].reserved_company_id is not None and slots[1].reserved_company_id is None
     assert slots[2].professional.kind == "infirmier" and slots[0].professional.kind == "medecin"
     added = runner.invoke(
-        args=["slots", "centre", "add", "Centre de Dinan", "--adresse", "3 rue du Château", "--ville", "Dinan",
-              "--acces", "Entrée par la cour"]
+        args=[
+            "slots",
+            "centre",
+            "add",
+            "Centre de Dinan",
+            "--adresse",
+            "3 rue du Château",
+            "--ville",
+            "Dinan",
+            "--acces",
+            "Entrée par la cour",
+        ]
     )
     assert added.exit_code == 0, added.output
     db.session.rollback()
@@ -160,8 +170,12 @@ def test_planning_book_slot_journey(client, setup):
     assert "Créneaux proposés" in page and f"/creneaux/{slot.id}/reserver" in page
     form = client.get(f"{BASE}/creneaux/{slot.id}/reserver").get_data(as_text=True)
     assert "DURAND Louis – VIP embauche" in form
-    response = post(client, f"{BASE}/creneaux/{slot.id}/reserver", {"employee_id": employee.id, "visit_type": ""},
-                    page=f"{BASE}/creneaux/{slot.id}/reserver")
+    response = post(
+        client,
+        f"{BASE}/creneaux/{slot.id}/reserver",
+        {"employee_id": employee.id, "visit_type": ""},
+        page=f"{BASE}/creneaux/{slot.id}/reserver",
+    )
     assert response.status_code == 303
     visit = db.session.execute(select(Visit)).scalar_one()
     assert visit.active_slot_id == slot.id and visit.visit_type == "vip_embauche" and visit.status == "confirmee"
@@ -180,8 +194,12 @@ def test_planning_book_invalid_input_answers_422(client, setup):
     db.session.commit()
     login(client, user)
     url = f"{BASE}/creneaux/{slot.id}/reserver"
-    for data in ({"employee_id": ""}, {"employee_id": "999999"}, {"employee_id": "x" * 5000},
-                 {"employee_id": employee.id, "visit_type": "radiographie"}):
+    for data in (
+        {"employee_id": ""},
+        {"employee_id": "999999"},
+        {"employee_id": "x" * 5000},
+        {"employee_id": employee.id, "visit_type": "radiographie"},
+    ):
         response = post(client, url, data, page=url)
         assert response.status_code == 422
         assert "Choisissez" in response.get_data(as_text=True)
@@ -211,10 +229,18 @@ def test_planning_409_message_when_the_insert_loses(client, setup, monkeypatch):
     make_visit(make_employee(other), slot)
     db.session.commit()
     login(client, user)
+
     # The pre-check misses the concurrent booking: the UNIQUE constraint still refuses it.
     def without_precheck(company, slot, employee_id, visit_type, actor, now):
-        visit = Visit(company_id=company.id, employee_id=employee_id, slot_id=slot.id, active_slot_id=slot.id,
-                      starts_at=slot.starts_at, visit_type=visit_type, status="confirmee")
+        visit = Visit(
+            company_id=company.id,
+            employee_id=employee_id,
+            slot_id=slot.id,
+            active_slot_id=slot.id,
+            starts_at=slot.starts_at,
+            visit_type=visit_type,
+            status="confirmee",
+        )
         db.session.add(visit)
         db.session.flush()
         return visit
@@ -341,12 +367,27 @@ def test_planning_request_validation_and_success(client, setup, app):
     assert "Indiquez le type d&#39;absence." in body and "Indiquez la date de reprise." in body
     no_motivation = post(client, url, {"employee_id": employee.id, "reason": "a_la_demande"}, page=url)
     assert no_motivation.status_code == 422 and "La motivation est obligatoire" in no_motivation.get_data(as_text=True)
-    odd = post(client, url, {"employee_id": employee.id, "reason": "x\r\n", "absence_start": "2027-02-30",
-                             "comment": "é" * 3000}, page=url)
+    odd = post(
+        client,
+        url,
+        {"employee_id": employee.id, "reason": "x\r\n", "absence_start": "2027-02-30", "comment": "é" * 3000},
+        page=url,
+    )
     assert odd.status_code == 422 and "Date invalide." in odd.get_data(as_text=True)
-    ok = post(client, url, {"employee_id": employee.id, "reason": "reprise", "absence_type": "accident_travail",
-                            "absence_start": "2027-01-04", "absence_end": "2027-02-15",
-                            "wished_from": "2027-02-15", "comment": "Reprise à mi-temps"}, page=url)
+    ok = post(
+        client,
+        url,
+        {
+            "employee_id": employee.id,
+            "reason": "reprise",
+            "absence_type": "accident_travail",
+            "absence_start": "2027-01-04",
+            "absence_end": "2027-02-15",
+            "wished_from": "2027-02-15",
+            "comment": "Reprise à mi-temps",
+        },
+        page=url,
+    )
     assert ok.status_code == 303
     request = db.session.execute(select(AppointmentRequest)).scalar_one()
     assert request.absence_type == "accident_travail" and request.absence_end == date(2027, 2, 15)
@@ -422,13 +463,22 @@ def test_planning_reminders_are_sent_once(runner, setup):
 
 def _company_routes(visit_id, slot_id):
     return [
-        ("GET", "/"), ("GET", "/creneaux"), ("GET", f"/creneaux/{slot_id}/reserver"),
-        ("POST", f"/creneaux/{slot_id}/reserver"), ("POST", f"/visites/{visit_id}/confirmer"),
-        ("GET", f"/visites/{visit_id}/autre-date"), ("POST", f"/visites/{visit_id}/autre-date"),
-        ("POST", f"/visites/{visit_id}/annuler"), ("GET", f"/visites/{visit_id}/deplacer"),
-        ("POST", f"/visites/{visit_id}/deplacer"), ("GET", f"/visites/{visit_id}/convocation.pdf"),
-        ("GET", f"/visites/{visit_id}/rendez-vous.ics"), ("GET", "/demande"), ("POST", "/demande"),
-        ("POST", "/calendrier/renouveler"), ("POST", "/calendrier/revoquer"),
+        ("GET", "/"),
+        ("GET", "/creneaux"),
+        ("GET", f"/creneaux/{slot_id}/reserver"),
+        ("POST", f"/creneaux/{slot_id}/reserver"),
+        ("POST", f"/visites/{visit_id}/confirmer"),
+        ("GET", f"/visites/{visit_id}/autre-date"),
+        ("POST", f"/visites/{visit_id}/autre-date"),
+        ("POST", f"/visites/{visit_id}/annuler"),
+        ("GET", f"/visites/{visit_id}/deplacer"),
+        ("POST", f"/visites/{visit_id}/deplacer"),
+        ("GET", f"/visites/{visit_id}/convocation.pdf"),
+        ("GET", f"/visites/{visit_id}/rendez-vous.ics"),
+        ("GET", "/demande"),
+        ("POST", "/demande"),
+        ("POST", "/calendrier/renouveler"),
+        ("POST", "/calendrier/revoquer"),
     ]
 
 
@@ -457,8 +507,11 @@ def test_planning_company_b_never_sees_company_a(client, app, setup):
     company_b = make_company("00020")
     user_b = make_member(company_b)
     make_employee(company_b, birth_name="Bertin")
-    db.session.add(AppointmentRequest(company_id=company_a.id, employee_id=employee_a.id, reason="autre",
-                                      status="en_attente", comment="Secret A"))
+    db.session.add(
+        AppointmentRequest(
+            company_id=company_a.id, employee_id=employee_a.id, reason="autre", status="en_attente", comment="Secret A"
+        )
+    )
     db.session.commit()
     # A's feed.
     login(client, user_a)
@@ -521,8 +574,9 @@ def test_planning_pages_run_a_fixed_number_of_queries(client, setup):
             e = make_employee(company)
             make_visit(e, make_slot(future(5 + i)))
             make_slot(future(2 + i % 5, hour=14))
-            db.session.add(AppointmentRequest(company_id=company.id, employee_id=e.id, reason="autre",
-                                              status="en_attente"))
+            db.session.add(
+                AppointmentRequest(company_id=company.id, employee_id=e.id, reason="autre", status="en_attente")
+            )
         db.session.commit()
 
     def counts():
@@ -535,8 +589,10 @@ def test_planning_pages_run_a_fixed_number_of_queries(client, setup):
 
     def last_slot_id():
         return db.session.scalar(
-            select(Slot.id).where(~select(Visit.id).where(Visit.active_slot_id == Slot.id).exists())
-            .order_by(Slot.id.desc()).limit(1)
+            select(Slot.id)
+            .where(~select(Visit.id).where(Visit.active_slot_id == Slot.id).exists())
+            .order_by(Slot.id.desc())
+            .limit(1)
         )
 
     fill(2)
@@ -601,8 +657,11 @@ def test_free_slots_twenty_at_a_time_with_voir_plus(client, setup):
     fragment = client.get(f"{BASE}/creneaux?semaine={week}", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and fragment.count('<li class="slot">') == 20
     assert f"/creneaux/{slots[19].id}/reserver" in fragment and f"/creneaux/{slots[20].id}/reserver" not in fragment
-    more = re.search(r'<a class="button" href="([^"]+)" hx-get="[^"]+" hx-target="#(creneaux-plus-[^"]+)" '
-                     r'hx-swap="outerHTML">Voir plus de créneaux</a>', fragment)
+    more = re.search(
+        r'<a class="button" href="([^"]+)" hx-get="[^"]+" hx-target="#(creneaux-plus-[^"]+)" '
+        r'hx-swap="outerHTML">Voir plus de créneaux</a>',
+        fragment,
+    )
     assert more and f'id="{more.group(2)}"' in fragment
     url = more.group(1).replace("&amp;", "&")
     rest = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
@@ -659,8 +718,11 @@ def test_planning_week_shows_eight_visits_a_day_and_links_to_the_list(client, se
     login(client, user)
     html = client.get(f"{BASE}/?semaine=2031-W05").get_data(as_text=True)
     assert html.count('<article class="visit') == 8 and "NOM07" in html and "NOM08" not in html
-    link = re.search(r'<a href="([^"]+)">Voir les 10 visites<span class="visually-hidden"> du Mercredi 29 janvier '
-                     r'2031</span></a>', html)
+    link = re.search(
+        r'<a href="([^"]+)">Voir les 10 visites<span class="visually-hidden"> du Mercredi 29 janvier '
+        r"2031</span></a>",
+        html,
+    )
     assert link and "du=2031-01-29" in link.group(1)
     listed = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert "Visites à partir du Mercredi 29 janvier 2031" in listed and "NOM09" in listed

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, func, not_, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from extensions import db
 from models.billing import (
@@ -267,14 +267,14 @@ def campaign_state(on: date | None = None) -> tuple[TariffYear | None, TariffYea
 
 @dataclass
 class Counted:
-    employee: Employee
+    employee: Employee  # a ReviewEmployee on the review page
     category: str  # SI | SIA | SIR | APP
     new: bool  # hired in the 12 months up to the reference date
 
 
 @dataclass
 class Excluded:
-    employee: Employee
+    employee: Employee  # a ReviewEmployee on the review page
     reason: str
 
 
@@ -541,15 +541,6 @@ def counted_clause(tariff: TariffYear, ref_date: date):
     return and_(*conditions)
 
 
-def category_expression(tariff: TariffYear):
-    """SQL form of `billing_category`."""
-    whens = []
-    if tariff.mode == MODE_PER_CATEGORY and tariff.price_apprentice is not None:
-        whens.append((Employee.apprentice, APPRENTICE))
-    whens.append((Employee.category.in_(CATEGORIES), Employee.category))
-    return case(*whens, else_="SI")
-
-
 @dataclass
 class Review:
     """What the review page shows: the whole company's counts and amount, one page of rows."""
@@ -570,27 +561,67 @@ class Review:
         return sum(self.counts.values())
 
 
+# The columns the review needs (display name, contract, dates, category, the counting rules),
+# read as plain rows: not the NIR, the risks (JSON), the timestamps, nor an ORM identity each.
+REVIEW_COLUMNS = (
+    Employee.id,
+    Employee.birth_name,
+    Employee.usage_name,
+    Employee.first_names,
+    Employee.entry_date,
+    Employee.contract_nature,
+    Employee.contract_end_date,
+    Employee.contract_suspended,
+    Employee.apprentice,
+    Employee.category,
+    Employee.exit_date,
+)
+
+
+class ReviewEmployee:
+    """A read-only register row of the review list: the attributes `exclusion_reason`,
+    `billing_category` and the templates read, with the same `display_name` as `Employee`."""
+
+    __slots__ = tuple(column.key for column in REVIEW_COLUMNS) + ("display_name",)
+
+    def __init__(self, row):
+        for name, value in zip(self.__slots__, row, strict=False):
+            setattr(self, name, value)
+        self.display_name = f"{(self.usage_name or self.birth_name).upper()} {self.first_names}"
+
+
 def review_declaration(company: Company, tariff: TariffYear, page: int = 1, per_page: int = REVIEW_PER_PAGE) -> Review:
-    """Counts and amount by SQL aggregates, then one page of counted employees (by name) and
-    the first excluded ones with their reason: five queries whatever the headcount."""
+    """Counts, excluded total and amount from one SQL aggregate, then one page of counted
+    employees (by name) and the first excluded ones with their reason: four queries whatever
+    the headcount (five with a per-company entry fee)."""
     ref_date = tariff.reference_date
     since = _year_before(ref_date)
     counted_where = counted_clause(tariff, ref_date)
     mine = Employee.company_id == company.id
-    per_employee = (
+    # Everyone counted is in this window too (exit on or after the reference date).
+    window = and_(mine, or_(Employee.exit_date.is_(None), Employee.exit_date >= since))
+    # Grouped by the stored (category, apprentice), mapped to the billing category below:
+    # ix_employees_company_billing holds every column read here in that order, so the
+    # aggregate is one ordered index range, no table row and no sort (SQLite: 3.5 -> 1.8 ms).
+    counted_case = case((counted_where, 1), else_=0)
+    counts, new_employees, excluded_total = {}, 0, 0
+    for category, apprentice, total, n, new in db.session.execute(
         select(
-            category_expression(tariff).label("category"),
-            case((Employee.entry_date > since, 1), else_=0).label("new"),
+            Employee.category,
+            Employee.apprentice,
+            func.count(),
+            func.sum(counted_case),
+            func.sum(case((Employee.entry_date > since, counted_case), else_=0)),
         )
-        .where(mine, counted_where)
-        .subquery()
-    )
-    counts, new_employees = {}, 0
-    for category, n, new in db.session.execute(
-        select(per_employee.c.category, func.count(), func.sum(per_employee.c.new)).group_by(per_employee.c.category)
+        .where(window)
+        .group_by(Employee.category, Employee.apprentice)
     ):
-        counts[category] = n
-        new_employees += int(new or 0)
+        n, new = int(n or 0), int(new or 0)
+        if n:
+            code = billing_category(SimpleNamespace(category=category, apprentice=apprentice), tariff)
+            counts[code] = counts.get(code, 0) + n
+        new_employees += new
+        excluded_total += total - n
     new_company = (
         tariff.entry_fee_mode == ENTRY_FEE_PER_COMPANY
         and bool(tariff.entry_fee)
@@ -600,31 +631,43 @@ def review_declaration(company: Company, tariff: TariffYear, page: int = 1, per_
     headcount = sum(counts.values())
     pages = max(1, -(-headcount // per_page))
     page = max(1, min(page, pages))
+    # The lists walk the (company, name) index and stop after one page. SQLite's planner
+    # prefers the range `entry_date <= ?` of the (company, entry date) index, then sorts the
+    # whole company (5,000 rows) for 50: there the rule is tested as a CASE, which no index
+    # serves. PostgreSQL estimates the plain conditions well and walks the name index.
+    if db.session.get_bind().dialect.name == "sqlite":
+        counted_rows, excluded_rows = counted_case == 1, counted_case == 0
+    else:
+        counted_rows, excluded_rows = counted_where, not_(counted_where)
+    by_name = (Employee.birth_name, Employee.first_names, Employee.id)
     rows = db.session.execute(
-        select(Employee)
-        .where(mine, counted_where)
-        .order_by(Employee.birth_name, Employee.first_names, Employee.id)
+        select(*REVIEW_COLUMNS)
+        .where(mine, counted_rows)
+        .order_by(*by_name)
         .limit(per_page)
         .offset((page - 1) * per_page)
-    ).scalars()
-    counted = [Counted(e, billing_category(e, tariff), e.entry_date > since) for e in rows]
-    excluded_where = and_(mine, or_(Employee.exit_date.is_(None), Employee.exit_date >= since), not_(counted_where))
-    excluded_total = db.session.execute(select(func.count(Employee.id)).where(excluded_where)).scalar_one()
-    excluded = [
-        Excluded(e, exclusion_reason(e, tariff, ref_date) or "")
-        for e in db.session.execute(
-            select(Employee)
-            .where(excluded_where)
-            .order_by(Employee.birth_name, Employee.first_names, Employee.id)
-            .limit(EXCLUDED_SHOWN)
-        ).scalars()
-    ]
+    )
+    counted = [Counted(e, billing_category(e, tariff), e.entry_date > since) for e in map(ReviewEmployee, rows)]
+    excluded = []
+    if excluded_total:
+        excluded = [
+            Excluded(e, exclusion_reason(e, tariff, ref_date) or "")
+            for e in map(
+                ReviewEmployee,
+                db.session.execute(
+                    select(*REVIEW_COLUMNS).where(window, excluded_rows).order_by(*by_name).limit(EXCLUDED_SHOWN)
+                ),
+            )
+        ]
     return Review(tariff, counts, new_employees, new_company, amount, counted, excluded, excluded_total, page, pages)
 
 
 def current_declaration(company: Company, year: int) -> Declaration | None:
+    """The confirmed version of `year`. Its snapshot (every counted employee: ~0.5 MB for
+    5,000) loads only when read: the review page never needs it."""
     return db.session.execute(
         select(Declaration)
+        .options(defer(Declaration.snapshot))
         .where(
             Declaration.company_id == company.id, Declaration.year == year, Declaration.status == DECLARATION_CONFIRMED
         )
@@ -637,6 +680,7 @@ def past_declarations(company: Company, limit: int = 50) -> list[Declaration]:
     return list(
         db.session.execute(
             select(Declaration)
+            .options(defer(Declaration.snapshot))
             .where(Declaration.company_id == company.id)
             .order_by(Declaration.year.desc(), Declaration.version.desc())
             .limit(limit)

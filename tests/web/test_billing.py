@@ -350,7 +350,12 @@ def test_billing_second_company_gets_404_everywhere(client, app):
     user = make_member(mine)
     db.session.commit()
     invoice = _confirmed_invoice(other)
-    other_employee = db.session.execute(select(Employee.id).where(Employee.company_id == other.id)).scalars().first()
+    other_employee = db.session.execute(
+        select(Employee.id)
+        .where(Employee.company_id == other.id, Employee.exit_date.is_(None))
+        .order_by(Employee.id)
+        .limit(1)
+    ).scalar_one()
     login(client, user)
     token = csrf_token(client, "/entreprises/00010/cotisation")
     checked = 0

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, case, func, not_, or_, select, update
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import defer, joinedload
 
 from extensions import db
 from models.billing import (
@@ -247,19 +247,28 @@ def tariff_for_year(year: int) -> TariffYear | None:
     return db.session.execute(select(TariffYear).where(TariffYear.year == year)).scalar_one_or_none()
 
 
-def campaign_state(on: date | None = None) -> tuple[TariffYear | None, TariffYear | None]:
-    """(the tariff whose campaign is open on `on`, else None; the next campaign to open)."""
+def open_campaign(on: date | None = None) -> TariffYear | None:
+    """The tariff whose campaign is open on `on`, else None."""
     on = on or today()
-    open_ = db.session.execute(
+    return db.session.execute(
         select(TariffYear)
         .where(TariffYear.campaign_opens_on <= on, TariffYear.campaign_closes_on >= on)
         .order_by(TariffYear.year.desc())
         .limit(1)
     ).scalar_one_or_none()
-    upcoming = db.session.execute(
+
+
+def next_campaign(on: date | None = None) -> TariffYear | None:
+    """The next campaign to open after `on`, else None."""
+    on = on or today()
+    return db.session.execute(
         select(TariffYear).where(TariffYear.campaign_opens_on > on).order_by(TariffYear.campaign_opens_on).limit(1)
     ).scalar_one_or_none()
-    return open_, upcoming
+
+
+def campaign_state(on: date | None = None) -> tuple[TariffYear | None, TariffYear | None]:
+    """(the tariff whose campaign is open on `on`, else None; the next campaign to open)."""
+    return open_campaign(on), next_campaign(on)
 
 
 # --------------------------------------------------------------------------- who counts
@@ -676,7 +685,11 @@ def current_declaration(company: Company, year: int) -> Declaration | None:
     ).scalar_one_or_none()
 
 
-def past_declarations(company: Company, limit: int = 50) -> list[Declaration]:
+PAST_SHOWN = 50
+
+
+def past_declarations(company: Company, limit: int = PAST_SHOWN) -> list[Declaration]:
+    """The company's declarations, newest year and version first (snapshots not loaded)."""
     return list(
         db.session.execute(
             select(Declaration)
@@ -1102,14 +1115,16 @@ def record_payment(
 
 
 def company_invoices(company: Company) -> list[Invoice]:
-    """The company's invoices and credit notes, newest first, with payments (two queries)."""
+    """The company's invoices and credit notes, newest first, with payments (one query)."""
     return list(
         db.session.execute(
             select(Invoice)
             .where(Invoice.company_id == company.id)
-            .options(selectinload(Invoice.payments))
+            .options(joinedload(Invoice.payments))
             .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-        ).scalars()
+        )
+        .unique()
+        .scalars()
     )
 
 
@@ -1120,7 +1135,7 @@ def billing_status(company_ids: list[int], on: date | None = None) -> dict[int, 
     status = {cid: {"declaration_due": False, "amount_due": ZERO} for cid in company_ids}
     if not company_ids:
         return status
-    open_tariff, _ = campaign_state(on)
+    open_tariff = open_campaign(on)
     if open_tariff is not None:
         declared = set(
             db.session.execute(

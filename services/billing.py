@@ -521,7 +521,7 @@ def preview_declaration(company: Company, tariff: TariffYear) -> Preview:
 # and ~2.5 s before). `confirm_declaration` still classifies every row in Python for its
 # snapshot; tests/web/test_billing.py checks that both agree.
 
-REVIEW_PER_PAGE = 50
+REVIEW_PER_PAGE = 25
 EXCLUDED_SHOWN = 50
 
 

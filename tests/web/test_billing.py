@@ -599,21 +599,23 @@ def test_billing_review_in_sql_agrees_with_the_python_rules(app, counting, price
 
 def test_billing_long_list_is_paginated_and_fixes_load_on_demand(client, setup, app):
     company, _, _ = setup
-    for i in range(105):
+    per_page = billing.REVIEW_PER_PAGE  # 25: the setup's 10 counted + 45 make 3 pages (25, 25, 5)
+    assert per_page == 25
+    for i in range(45):
         make_employee(company, birth_name=f"Zeta{i:03d}", first_names="Eve")
     db.session.commit()
     path = "/entreprises/00010/cotisation"
     html = client.get(path).get_data(as_text=True)
-    assert re.search(r'data-testid="headcount">115<', html)  # the whole company, not the page
-    assert html.count('data-label="Correction"') == 50 and "Page 1 sur 3" in html
+    assert re.search(r'data-testid="headcount">55<', html)  # the whole company, not the page
+    assert html.count('data-label="Correction"') == 25 and "Page 1 sur 3" in html
     assert 'name="exit_date"' not in html and html.count('name="csrf_token"') <= 3  # hire, confirm, logout
     assert f'href="{path}?page=2"' in html
     second = client.get(f"{path}?page=3", headers={**HX, "HX-Target": "div#declaration"})
     fragment = second.get_data(as_text=True)
     assert second.status_code == 200 and "<h1" not in fragment and "Page 3 sur 3" in fragment
-    assert fragment.count('data-label="Correction"') == 15 and "ZETA104 Eve" in fragment
+    assert fragment.count('data-label="Correction"') == 5 and "ZETA044 Eve" in fragment
 
-    last = db.session.execute(select(Employee).where(Employee.birth_name == "Zeta104")).scalar_one()
+    last = db.session.execute(select(Employee).where(Employee.birth_name == "Zeta044")).scalar_one()
     fix_path = f"{path}/salaries/{last.id}?page=3"
     assert f'href="{fix_path}"' in fragment
     row = client.get(fix_path, headers={**HX, "HX-Target": f"td#corriger-{last.id}"})
@@ -640,4 +642,19 @@ def test_billing_long_list_is_paginated_and_fixes_load_on_demand(client, setup, 
         data={"csrf_token": token, "exit_date": f"{billing.today().year - 1}-12-15", "page": "3"},
     )
     assert ok.status_code == 303 and ok.headers["Location"].endswith(f"{path}?page=3")
-    assert re.search(r'data-testid="headcount">114<', client.get(path).get_data(as_text=True))
+    assert re.search(r'data-testid="headcount">54<', client.get(path).get_data(as_text=True))
+
+
+def test_billing_blank_hire_fields_are_the_fields_of_an_empty_form(app):
+    """The add-a-hire fields rendered once per process are exactly what the template renders
+    for an empty form; a form with errors is rendered each time, with its errors."""
+    from flask import render_template
+
+    from blueprints.billing.forms import HireForm
+    from blueprints.billing.routes import blank_hire_fields
+
+    with app.test_request_context("/"):
+        fresh = render_template("billing/_hire_fields.html", hire_form=HireForm(formdata=None, meta={"csrf": False}))
+        assert str(blank_hire_fields()) == fresh
+        assert blank_hire_fields() is blank_hire_fields() or app.jinja_env.auto_reload
+        assert 'id="birth_name"' in fresh and 'aria-invalid' not in fresh and "csrf_token" not in fresh

@@ -1146,18 +1146,18 @@ def record_payment(
     return payment
 
 
+_COMPANY_INVOICES = (
+    select(Invoice)
+    .where(Invoice.company_id == bindparam("company_id", type_=Integer))
+    .options(joinedload(Invoice.payments))
+    .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+)
+
+
 def company_invoices(company: Company) -> list[Invoice]:
-    """The company's invoices and credit notes, newest first, with payments (one query)."""
-    return list(
-        db.session.execute(
-            select(Invoice)
-            .where(Invoice.company_id == company.id)
-            .options(joinedload(Invoice.payments))
-            .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-        )
-        .unique()
-        .scalars()
-    )
+    """The company's invoices and credit notes, newest first, with payments (one query, its
+    statement built once)."""
+    return list(db.session.execute(_COMPANY_INVOICES, {"company_id": company.id}).unique().scalars())
 
 
 def billing_status(company_ids: list[int], on: date | None = None) -> dict[int, dict]:

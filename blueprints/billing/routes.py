@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import String, and_, cast, literal, null, select, union_all
+from sqlalchemy import Integer, String, and_, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -317,10 +319,12 @@ def confirm(company):
 # --------------------------------------------------------------------------- Mon espace documentaire
 
 
-def _document_filters(company, args) -> tuple[DocumentFilterForm, dict, bool]:
-    """The filter form (employees and years that have documents), the valid filters, and
-    whether the company has any document besides its invoices: one query."""
-    mine = and_(Document.company_id == company.id, Document.kind.not_in(BILLING_DOC_KINDS))
+@functools.cache
+def _filter_choices_statement():
+    """Employees and years that have documents (other than invoices), employees first by
+    name, then years newest first: one UNION ALL, built once (the company is a parameter)."""
+    company_id = bindparam("company_id", type_=Integer)
+    mine = and_(Document.company_id == company_id, Document.kind.not_in(BILLING_DOC_KINDS))
     employees_q = (
         select(
             literal(0).label("part"),
@@ -330,7 +334,7 @@ def _document_filters(company, args) -> tuple[DocumentFilterForm, dict, bool]:
             Employee.first_names.label("first_names"),
         )
         .join(Document, Document.employee_id == Employee.id)
-        .where(mine, Employee.company_id == company.id)
+        .where(mine, Employee.company_id == company_id)
         .distinct()
     )
     years_q = (
@@ -345,9 +349,13 @@ def _document_filters(company, args) -> tuple[DocumentFilterForm, dict, bool]:
         .distinct()
     )
     both = union_all(employees_q, years_q).subquery()
-    rows = db.session.execute(
-        select(both).order_by(both.c.part, both.c.birth_name, both.c.first_names, both.c.id.desc())
-    ).all()
+    return select(both).order_by(both.c.part, both.c.birth_name, both.c.first_names, both.c.id.desc())
+
+
+def _document_filters(company, args) -> tuple[DocumentFilterForm, dict, bool]:
+    """The filter form (employees and years that have documents), the valid filters, and
+    whether the company has any document besides its invoices: one query."""
+    rows = db.session.execute(_filter_choices_statement(), {"company_id": company.id}).all()
     employees = [row for row in rows if row.part == 0]
     years = [row.id for row in rows if row.part == 1]
     form = DocumentFilterForm(args)

@@ -247,23 +247,32 @@ def tariff_for_year(year: int) -> TariffYear | None:
     return db.session.execute(select(TariffYear).where(TariffYear.year == year)).scalar_one_or_none()
 
 
+_OPEN_CAMPAIGN = (
+    select(TariffYear)
+    .where(
+        TariffYear.campaign_opens_on <= bindparam("on", type_=Date),
+        TariffYear.campaign_closes_on >= bindparam("on", type_=Date),
+    )
+    .order_by(TariffYear.year.desc())
+    .limit(1)
+)
+_NEXT_CAMPAIGN = (
+    select(TariffYear)
+    .where(TariffYear.campaign_opens_on > bindparam("on", type_=Date))
+    .order_by(TariffYear.campaign_opens_on)
+    .limit(1)
+)
+
+
 def open_campaign(on: date | None = None) -> TariffYear | None:
-    """The tariff whose campaign is open on `on`, else None."""
-    on = on or today()
-    return db.session.execute(
-        select(TariffYear)
-        .where(TariffYear.campaign_opens_on <= on, TariffYear.campaign_closes_on >= on)
-        .order_by(TariffYear.year.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    """The tariff whose campaign is open on `on`, else None (on every billing page: the
+    statement is built once)."""
+    return db.session.execute(_OPEN_CAMPAIGN, {"on": on or today()}).scalar_one_or_none()
 
 
 def next_campaign(on: date | None = None) -> TariffYear | None:
     """The next campaign to open after `on`, else None."""
-    on = on or today()
-    return db.session.execute(
-        select(TariffYear).where(TariffYear.campaign_opens_on > on).order_by(TariffYear.campaign_opens_on).limit(1)
-    ).scalar_one_or_none()
+    return db.session.execute(_NEXT_CAMPAIGN, {"on": on or today()}).scalar_one_or_none()
 
 
 def campaign_state(on: date | None = None) -> tuple[TariffYear | None, TariffYear | None]:
@@ -720,17 +729,18 @@ def current_declaration(company: Company, year: int) -> Declaration | None:
 PAST_SHOWN = 50
 
 
+_PAST_DECLARATIONS = (
+    select(Declaration)
+    .options(defer(Declaration.snapshot))
+    .where(Declaration.company_id == bindparam("company_id", type_=Integer))
+    .order_by(Declaration.year.desc(), Declaration.version.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def past_declarations(company: Company, limit: int = PAST_SHOWN) -> list[Declaration]:
     """The company's declarations, newest year and version first (snapshots not loaded)."""
-    return list(
-        db.session.execute(
-            select(Declaration)
-            .options(defer(Declaration.snapshot))
-            .where(Declaration.company_id == company.id)
-            .order_by(Declaration.year.desc(), Declaration.version.desc())
-            .limit(limit)
-        ).scalars()
-    )
+    return list(db.session.execute(_PAST_DECLARATIONS, {"company_id": company.id, "limit": limit}).scalars())
 
 
 def _snapshot(preview: Preview) -> dict:

@@ -531,7 +531,7 @@ def preview_declaration(company: Company, tariff: TariffYear) -> Preview:
 # snapshot; tests/web/test_billing.py checks that both agree.
 
 REVIEW_PER_PAGE = 25
-EXCLUDED_SHOWN = 50
+EXCLUDED_PER_PAGE = 50
 
 
 def _days_between(end, start):
@@ -571,8 +571,7 @@ class Review:
     new_company: bool
     amount: Amount
     counted: list[Counted]
-    excluded: list[Excluded]
-    excluded_total: int
+    excluded_total: int  # listed on demand: excluded_employees()
     page: int
     pages: int
 
@@ -675,15 +674,21 @@ def _review_statements(tariff: TariffYear) -> _ReviewStatements:
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
-    excluded = select(*REVIEW_COLUMNS).where(window, excluded_rows).order_by(*by_name).limit(EXCLUDED_SHOWN)
+    excluded = (
+        select(*REVIEW_COLUMNS)
+        .where(window, excluded_rows)
+        .order_by(*by_name)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
     statements = _review_statements_cache[shape] = _ReviewStatements(aggregate, page, excluded)
     return statements
 
 
 def review_declaration(company: Company, tariff: TariffYear, page: int = 1, per_page: int = REVIEW_PER_PAGE) -> Review:
     """Counts, excluded total and amount from one SQL aggregate, then one page of counted
-    employees (by name) and the first excluded ones with their reason: three queries whatever
-    the headcount (four with a per-company entry fee)."""
+    employees (by name): two queries whatever the headcount (three with a per-company entry
+    fee). The employees not counted are listed on demand (excluded_employees)."""
     ref_date = tariff.reference_date
     since = _year_before(ref_date)
     statements = _review_statements(tariff)
@@ -707,13 +712,40 @@ def review_declaration(company: Company, tariff: TariffYear, page: int = 1, per_
     page = max(1, min(page, pages))
     rows = db.session.execute(statements.page, {**params, "limit": per_page, "offset": (page - 1) * per_page})
     counted = [Counted(e, billing_category(e, tariff), e.entry_date > since) for e in map(ReviewEmployee, rows)]
-    excluded = []
-    if excluded_total:
-        excluded = [
-            Excluded(e, exclusion_reason(e, tariff, ref_date) or "")
-            for e in map(ReviewEmployee, db.session.execute(statements.excluded, params))
-        ]
-    return Review(tariff, counts, new_employees, new_company, amount, counted, excluded, excluded_total, page, pages)
+    return Review(tariff, counts, new_employees, new_company, amount, counted, excluded_total, page, pages)
+
+
+@dataclass
+class ExcludedPage:
+    rows: list[Excluded]
+    total: int
+    page: int
+    pages: int
+
+
+def excluded_employees(
+    company: Company, tariff: TariffYear, page: int = 1, per_page: int = EXCLUDED_PER_PAGE
+) -> ExcludedPage:
+    """One page (by name) of the register rows that do not count, with the reason, and their
+    total: the review's "Salariés non comptés", loaded when the user opens it."""
+    ref_date = tariff.reference_date
+    statements = _review_statements(tariff)
+    params = {
+        "company_id": company.id,
+        "ref_date": ref_date,
+        "since": _year_before(ref_date),
+        "min_days": tariff.min_contract_days,
+    }
+    total = sum(t - int(n or 0) for _c, _a, t, n, _new in db.session.execute(statements.aggregate, params))
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(page, pages))
+    rows = db.session.execute(statements.excluded, {**params, "limit": per_page, "offset": (page - 1) * per_page})
+    return ExcludedPage(
+        [Excluded(e, exclusion_reason(e, tariff, ref_date) or "") for e in map(ReviewEmployee, rows)],
+        total,
+        page,
+        pages,
+    )
 
 
 def current_declaration(company: Company, year: int) -> Declaration | None:

@@ -181,6 +181,26 @@ def cotisation(company):
     return render("billing/cotisation.html", fragment, **ctx)
 
 
+@bp.get("/entreprises/<code>/cotisation/non-comptes")
+@company_view(right="declaration")
+def excluded(company):
+    """The employees not counted, with the reason, one page at a time: loaded into the review
+    when its "Salariés non comptés" opens (htmx), or a page of its own without JavaScript."""
+    tariff = _open_tariff()
+    if tariff is None:
+        return _campaign_closed()
+    listing = billing_service.excluded_employees(company, tariff, _page_arg(request.args))
+    declared = billing_service.current_declaration(company, tariff.year) is not None
+    return render(
+        "billing/excluded.html",
+        "billing/_excluded_list.html",
+        company=company,
+        tariff=tariff,
+        listing=listing,
+        back={"corriger": 1} if declared else {},
+    )
+
+
 def _fix_answer(company, employee, *, status: int = 200, row_error=None):
     """The correction forms of one employee: the row's fragment (htmx) or a page of its own."""
     if _open_tariff() is None:

@@ -56,10 +56,33 @@ def test_billing_cotisation_is_prefilled_from_the_register(client, setup):
     assert re.search(r'data-testid="headcount">10<', html)
     assert "SI 8, SIR 2" in html
     assert "1\u00a0300,32\u00a0€" in html and "1\u00a0083,60\u00a0€" in html
-    assert "INTERIMAIRE Luc : Intérimaire (facturé à l&#39;acte)" in html
-    assert "PARTI Jean : Sorti avant la date de référence" in html
     assert "J&#39;atteste l&#39;exactitude de cette déclaration" in html
     assert html.count("<h1") == 1
+    # The employees not counted load when their details open (htmx), or as a page.
+    excluded_path = "/entreprises/00010/cotisation/non-comptes"
+    assert "Salariés non comptés (2)" in html and f'hx-get="{excluded_path}"' in html
+    assert f'href="{excluded_path}"' in html and "INTERIMAIRE Luc" not in html
+    fragment = client.get(excluded_path, headers={**HX, "HX-Target": "div#non-comptes"}).get_data(as_text=True)
+    page = client.get(excluded_path).get_data(as_text=True)
+    for body in (fragment, page):
+        assert "INTERIMAIRE Luc : Intérimaire (facturé à l&#39;acte)" in body
+        assert "PARTI Jean : Sorti avant la date de référence" in body
+    assert "<h1" not in fragment and 'id="non-comptes"' in fragment
+    assert page.count("<h1") == 1 and "Retour à ma déclaration" in page
+
+
+def test_billing_excluded_list_is_paginated(client, setup):
+    company, _, _ = setup
+    ref = billing.open_campaign().reference_date
+    for i in range(billing.EXCLUDED_PER_PAGE + 3):
+        make_employee(company, birth_name=f"Futur{i:03d}", entry_date=ref + timedelta(days=1))
+    db.session.commit()
+    path = "/entreprises/00010/cotisation/non-comptes"
+    first = client.get(path).get_data(as_text=True)
+    assert "Page 1 sur 2" in first and first.count("<li>") >= billing.EXCLUDED_PER_PAGE
+    second = client.get(f"{path}?page=2", headers={**HX, "HX-Target": "div#non-comptes"}).get_data(as_text=True)
+    assert "Page 2 sur 2" in second and "<h1" not in second
+    assert second.count(" : ") == 5  # 55 not counted: 2 of the setup + 53, 50 on the first page
 
 
 def test_billing_add_hire_updates_counts_and_history(client, setup):
@@ -594,7 +617,12 @@ def test_billing_review_in_sql_agrees_with_the_python_rules(app, counting, price
         (r.employee.id, r.category, r.new) for r in full.counted
     ]
     assert review.excluded_total == len(full.excluded)
-    assert [(r.employee.id, r.reason) for r in review.excluded] == [(r.employee.id, r.reason) for r in full.excluded]
+    listing = billing.excluded_employees(company, tariff, per_page=3)
+    assert listing.total == len(full.excluded) and listing.pages == -(-len(full.excluded) // 3)
+    excluded = [
+        r for p in range(1, listing.pages + 1) for r in billing.excluded_employees(company, tariff, p, per_page=3).rows
+    ]
+    assert [(r.employee.id, r.reason) for r in excluded] == [(r.employee.id, r.reason) for r in full.excluded]
 
 
 def test_billing_long_list_is_paginated_and_fixes_load_on_demand(client, setup, app):
@@ -657,4 +685,4 @@ def test_billing_blank_hire_fields_are_the_fields_of_an_empty_form(app):
         fresh = render_template("billing/_hire_fields.html", hire_form=HireForm(formdata=None, meta={"csrf": False}))
         assert str(blank_hire_fields()) == fresh
         assert blank_hire_fields() is blank_hire_fields() or app.jinja_env.auto_reload
-        assert 'id="birth_name"' in fresh and 'aria-invalid' not in fresh and "csrf_token" not in fresh
+        assert 'id="birth_name"' in fresh and "aria-invalid" not in fresh and "csrf_token" not in fresh

@@ -86,6 +86,19 @@ class Employee(db.Model):
         Index("ix_employees_company_name", "company_id", "birth_name", "first_names"),
         Index("ix_employees_company_entry", "company_id", "entry_date"),
         Index("ix_employees_company_exit", "company_id", "exit_date"),
+        # The declaration review's aggregate (services.billing.review_declaration): every
+        # column it reads, grouped by (category, apprentice), so it never reads a table row.
+        Index(
+            "ix_employees_company_billing",
+            "company_id",
+            "category",
+            "apprentice",
+            "entry_date",
+            "exit_date",
+            "contract_nature",
+            "contract_suspended",
+            "contract_end_date",
+        ),
         Index("ix_employees_nir_hash", "nir_hash"),
     )
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, make_response, redirect, request, url_for
+import functools
+
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import distinct, select
+from markupsafe import Markup
+from sqlalchemy import Integer, String, and_, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -13,7 +16,7 @@ from blueprints.billing.forms import CategoryForm, ConfirmForm, DepartureForm, D
 from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
 from extensions import db
-from models.billing import BILLING_DOC_KINDS, DOC_KINDS, PAYMENT_METHODS, Document
+from models.billing import BILLING_DOC_KINDS, DECLARATION_CONFIRMED, DOC_KINDS, PAYMENT_METHODS, Document
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee
 from services import audit
 from services import billing as billing_service
@@ -70,8 +73,20 @@ def _page_arg(source) -> int:
 def _cotisation_context(
     company, *, correcting: bool = False, hire_form=None, confirm_form=None, row_error=None, message=None, page=None
 ) -> dict:
-    tariff, upcoming = billing_service.campaign_state()
-    declaration = billing_service.current_declaration(company, tariff.year) if tariff else None
+    tariff = billing_service.open_campaign()
+    # The next campaign is shown only while none is open.
+    upcoming = billing_service.next_campaign() if tariff is None else None
+    past = billing_service.past_declarations(company)
+    declaration = None
+    if tariff is not None:
+        # The confirmed version of this year is in the history (newest first) unless the
+        # history is cut short before reaching it.
+        declaration = next(
+            (d for d in past if d.year == tariff.year and d.status == DECLARATION_CONFIRMED),
+            None,
+        )
+        if declaration is None and len(past) >= billing_service.PAST_SHOWN:
+            declaration = billing_service.current_declaration(company, tariff.year)
     editing = tariff is not None and (declaration is None or correcting)
     if page is None:
         page = _page_arg(request.values)
@@ -87,8 +102,9 @@ def _cotisation_context(
         "editing": editing,
         "correcting": editing and declaration is not None,
         "preview": preview,
-        "past": billing_service.past_declarations(company),
+        "past": past,
         "hire_form": hire_form or HireForm(formdata=None),
+        "blank_hire_fields": blank_hire_fields() if hire_form is None else None,
         "confirm_form": confirm_form or ConfirmForm(formdata=None),
         "row_error": row_error,
         "open_employee": open_employee,
@@ -102,9 +118,22 @@ def _cotisation_context(
     }
 
 
+def blank_hire_fields() -> Markup:
+    """The fields of an empty add-a-hire form (labels, choices, defaults; no value, no error,
+    no token): the same markup for every request, rendered once per process instead of nine
+    wtforms widgets per review page. Re-rendered each time while templates auto-reload."""
+    cache = current_app.extensions.setdefault("billing", {})
+    html = cache.get("blank_hire_fields")
+    if html is None or current_app.jinja_env.auto_reload:
+        form = HireForm(formdata=None, meta={"csrf": False})
+        # The output of an autoescaped template: already safe HTML.
+        rendered = render_template("billing/_hire_fields.html", hire_form=form)
+        html = cache["blank_hire_fields"] = Markup(rendered)  # noqa: S704
+    return html
+
+
 def _open_tariff():
-    tariff, _ = billing_service.campaign_state()
-    return tariff
+    return billing_service.open_campaign()
 
 
 def _campaign_closed():
@@ -150,6 +179,26 @@ def cotisation(company):
     paging = request.headers.get("HX-Target", "").endswith("#declaration")
     fragment = "billing/_declaration.html" if ctx["editing"] and paging else None
     return render("billing/cotisation.html", fragment, **ctx)
+
+
+@bp.get("/entreprises/<code>/cotisation/non-comptes")
+@company_view(right="declaration")
+def excluded(company):
+    """The employees not counted, with the reason, one page at a time: loaded into the review
+    when its "Salariés non comptés" opens (htmx), or a page of its own without JavaScript."""
+    tariff = _open_tariff()
+    if tariff is None:
+        return _campaign_closed()
+    listing = billing_service.excluded_employees(company, tariff, _page_arg(request.args))
+    declared = billing_service.current_declaration(company, tariff.year) is not None
+    return render(
+        "billing/excluded.html",
+        "billing/_excluded_list.html",
+        company=company,
+        tariff=tariff,
+        listing=listing,
+        back={"corriger": 1} if declared else {},
+    )
 
 
 def _fix_answer(company, employee, *, status: int = 200, row_error=None):
@@ -290,26 +339,49 @@ def confirm(company):
 # --------------------------------------------------------------------------- Mon espace documentaire
 
 
-def _document_filters(company, args) -> tuple[DocumentFilterForm, dict]:
-    employees = db.session.execute(
-        select(distinct(Employee.id), Employee.birth_name, Employee.usage_name, Employee.first_names)
-        .join(Document, Document.employee_id == Employee.id)
-        .where(Document.company_id == company.id, Employee.company_id == company.id)
-        .order_by(Employee.birth_name, Employee.first_names)
-    ).all()
-    years = (
-        db.session.execute(
-            select(distinct(Document.year))
-            .where(Document.company_id == company.id, Document.kind.not_in(BILLING_DOC_KINDS))
-            .order_by(Document.year.desc())
+@functools.cache
+def _filter_choices_statement():
+    """Employees and years that have documents (other than invoices), employees first by
+    name, then years newest first: one UNION ALL, built once (the company is a parameter)."""
+    company_id = bindparam("company_id", type_=Integer)
+    mine = and_(Document.company_id == company_id, Document.kind.not_in(BILLING_DOC_KINDS))
+    employees_q = (
+        select(
+            literal(0).label("part"),
+            Employee.id.label("id"),
+            Employee.birth_name.label("birth_name"),
+            Employee.usage_name.label("usage_name"),
+            Employee.first_names.label("first_names"),
         )
-        .scalars()
-        .all()
+        .join(Document, Document.employee_id == Employee.id)
+        .where(mine, Employee.company_id == company_id)
+        .distinct()
     )
+    years_q = (
+        select(
+            literal(1).label("part"),
+            Document.year.label("id"),
+            cast(null(), String).label("birth_name"),
+            cast(null(), String).label("usage_name"),
+            cast(null(), String).label("first_names"),
+        )
+        .where(mine)
+        .distinct()
+    )
+    both = union_all(employees_q, years_q).subquery()
+    return select(both).order_by(both.c.part, both.c.birth_name, both.c.first_names, both.c.id.desc())
+
+
+def _document_filters(company, args) -> tuple[DocumentFilterForm, dict, bool]:
+    """The filter form (employees and years that have documents), the valid filters, and
+    whether the company has any document besides its invoices: one query."""
+    rows = db.session.execute(_filter_choices_statement(), {"company_id": company.id}).all()
+    employees = [row for row in rows if row.part == 0]
+    years = [row.id for row in rows if row.part == 1]
     form = DocumentFilterForm(args)
     form.salarie.choices = choices(
         [("", "Tous")]
-        + [(str(row[0]), f"{(row.usage_name or row.birth_name).upper()} {row.first_names}") for row in employees]
+        + [(str(row.id), f"{(row.usage_name or row.birth_name).upper()} {row.first_names}") for row in employees]
     )
     form.annee.choices = choices([("", "Toutes")] + [(str(y), str(y)) for y in years])
     filters = {}
@@ -320,7 +392,7 @@ def _document_filters(company, args) -> tuple[DocumentFilterForm, dict]:
             getattr(form, name).data = ""
         elif value:
             filters[name] = value
-    return form, filters
+    return form, filters, bool(years)
 
 
 @bp.get("/entreprises/<code>/documents")
@@ -338,31 +410,33 @@ def documents(company):
         "doc_kinds": DOC_KINDS,
     }
     if show_documents:
-        form, filters = _document_filters(company, request.args)
+        form, filters, any_document = _document_filters(company, request.args)
         try:
             page = max(1, min(int(request.args.get("page", "1")), 10_000))
         except ValueError:
             page = 1
-        query = (
-            select(Document)
-            .options(joinedload(Document.employee))
-            .where(Document.company_id == company.id, Document.kind.not_in(BILLING_DOC_KINDS))
-        )
-        if "type" in filters:
-            query = query.where(Document.kind == filters["type"])
-        if "salarie" in filters:
-            query = query.where(Document.employee_id == int(filters["salarie"]))
-        if "annee" in filters:
-            query = query.where(Document.year == int(filters["annee"]))
-        rows = (
-            db.session.execute(
-                query.order_by(Document.created_at.desc(), Document.id.desc())
-                .limit(DOCUMENTS_PER_PAGE + 1)
-                .offset((page - 1) * DOCUMENTS_PER_PAGE)
+        rows = []
+        if any_document:  # every document has a year: none listed there, none to list
+            query = (
+                select(Document)
+                .options(joinedload(Document.employee))
+                .where(Document.company_id == company.id, Document.kind.not_in(BILLING_DOC_KINDS))
             )
-            .scalars()
-            .all()
-        )
+            if "type" in filters:
+                query = query.where(Document.kind == filters["type"])
+            if "salarie" in filters:
+                query = query.where(Document.employee_id == int(filters["salarie"]))
+            if "annee" in filters:
+                query = query.where(Document.year == int(filters["annee"]))
+            rows = (
+                db.session.execute(
+                    query.order_by(Document.created_at.desc(), Document.id.desc())
+                    .limit(DOCUMENTS_PER_PAGE + 1)
+                    .offset((page - 1) * DOCUMENTS_PER_PAGE)
+                )
+                .scalars()
+                .all()
+            )
         ctx.update(
             filter_form=form,
             filters=filters,

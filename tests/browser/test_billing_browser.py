@@ -42,6 +42,19 @@ def walk_the_declaration(page, live_server, *, javascript: bool):
     screenshot(page, "ma-cotisation")
     assert page.locator("h1").count() == 1
 
+    # The employees not counted load when their details open: in place with htmx, as a page without.
+    page.get_by_text("Salariés non comptés (2)").click()
+    if not javascript:
+        page.get_by_role("link", name="Voir les salariés non comptés et la raison").click()
+        assert page.get_by_role("heading", level=1).inner_text() == "Salariés non comptés"
+    page.get_by_text("INTERIMAIRE Luc : Intérimaire (facturé à l'acte)").wait_for()
+    page.get_by_text("PARTI Jean : Sorti avant la date de référence").wait_for()
+    if javascript:
+        page_checks(page, context="on Ma cotisation, employees not counted open")
+    else:
+        page.get_by_role("link", name="Retour à ma déclaration").click()
+        assert page.get_by_role("heading", level=1).inner_text() == "Ma cotisation"
+
     page.get_by_label("Nom de naissance").fill("Oublie")
     page.get_by_label("Prénom(s)").fill("Marie")
     page.get_by_label("Sexe").select_option("F")

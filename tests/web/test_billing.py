@@ -56,10 +56,33 @@ def test_billing_cotisation_is_prefilled_from_the_register(client, setup):
     assert re.search(r'data-testid="headcount">10<', html)
     assert "SI 8, SIR 2" in html
     assert "1\u00a0300,32\u00a0€" in html and "1\u00a0083,60\u00a0€" in html
-    assert "INTERIMAIRE Luc : Intérimaire (facturé à l&#39;acte)" in html
-    assert "PARTI Jean : Sorti avant la date de référence" in html
     assert "J&#39;atteste l&#39;exactitude de cette déclaration" in html
     assert html.count("<h1") == 1
+    # The employees not counted load when their details open (htmx), or as a page.
+    excluded_path = "/entreprises/00010/cotisation/non-comptes"
+    assert "Salariés non comptés (2)" in html and f'hx-get="{excluded_path}"' in html
+    assert f'href="{excluded_path}"' in html and "INTERIMAIRE Luc" not in html
+    fragment = client.get(excluded_path, headers={**HX, "HX-Target": "div#non-comptes"}).get_data(as_text=True)
+    page = client.get(excluded_path).get_data(as_text=True)
+    for body in (fragment, page):
+        assert "INTERIMAIRE Luc : Intérimaire (facturé à l&#39;acte)" in body
+        assert "PARTI Jean : Sorti avant la date de référence" in body
+    assert "<h1" not in fragment and 'id="non-comptes"' in fragment
+    assert page.count("<h1") == 1 and "Retour à ma déclaration" in page
+
+
+def test_billing_excluded_list_is_paginated(client, setup):
+    company, _, _ = setup
+    ref = billing.open_campaign().reference_date
+    for i in range(billing.EXCLUDED_PER_PAGE + 3):
+        make_employee(company, birth_name=f"Futur{i:03d}", entry_date=ref + timedelta(days=1))
+    db.session.commit()
+    path = "/entreprises/00010/cotisation/non-comptes"
+    first = client.get(path).get_data(as_text=True)
+    assert "Page 1 sur 2" in first and first.count("<li>") >= billing.EXCLUDED_PER_PAGE
+    second = client.get(f"{path}?page=2", headers={**HX, "HX-Target": "div#non-comptes"}).get_data(as_text=True)
+    assert "Page 2 sur 2" in second and "<h1" not in second
+    assert second.count(" : ") == 5  # 55 not counted: 2 of the setup + 53, 50 on the first page
 
 
 def test_billing_add_hire_updates_counts_and_history(client, setup):
@@ -350,7 +373,12 @@ def test_billing_second_company_gets_404_everywhere(client, app):
     user = make_member(mine)
     db.session.commit()
     invoice = _confirmed_invoice(other)
-    other_employee = db.session.execute(select(Employee.id).where(Employee.company_id == other.id)).scalars().first()
+    other_employee = db.session.execute(
+        select(Employee.id)
+        .where(Employee.company_id == other.id, Employee.exit_date.is_(None))
+        .order_by(Employee.id)
+        .limit(1)
+    ).scalar_one()
     login(client, user)
     token = csrf_token(client, "/entreprises/00010/cotisation")
     checked = 0
@@ -589,26 +617,33 @@ def test_billing_review_in_sql_agrees_with_the_python_rules(app, counting, price
         (r.employee.id, r.category, r.new) for r in full.counted
     ]
     assert review.excluded_total == len(full.excluded)
-    assert [(r.employee.id, r.reason) for r in review.excluded] == [(r.employee.id, r.reason) for r in full.excluded]
+    listing = billing.excluded_employees(company, tariff, per_page=3)
+    assert listing.total == len(full.excluded) and listing.pages == -(-len(full.excluded) // 3)
+    excluded = [
+        r for p in range(1, listing.pages + 1) for r in billing.excluded_employees(company, tariff, p, per_page=3).rows
+    ]
+    assert [(r.employee.id, r.reason) for r in excluded] == [(r.employee.id, r.reason) for r in full.excluded]
 
 
 def test_billing_long_list_is_paginated_and_fixes_load_on_demand(client, setup, app):
     company, _, _ = setup
-    for i in range(105):
+    per_page = billing.REVIEW_PER_PAGE  # 25: the setup's 10 counted + 45 make 3 pages (25, 25, 5)
+    assert per_page == 25
+    for i in range(45):
         make_employee(company, birth_name=f"Zeta{i:03d}", first_names="Eve")
     db.session.commit()
     path = "/entreprises/00010/cotisation"
     html = client.get(path).get_data(as_text=True)
-    assert re.search(r'data-testid="headcount">115<', html)  # the whole company, not the page
-    assert html.count('data-label="Correction"') == 50 and "Page 1 sur 3" in html
+    assert re.search(r'data-testid="headcount">55<', html)  # the whole company, not the page
+    assert html.count('data-label="Correction"') == 25 and "Page 1 sur 3" in html
     assert 'name="exit_date"' not in html and html.count('name="csrf_token"') <= 3  # hire, confirm, logout
     assert f'href="{path}?page=2"' in html
     second = client.get(f"{path}?page=3", headers={**HX, "HX-Target": "div#declaration"})
     fragment = second.get_data(as_text=True)
     assert second.status_code == 200 and "<h1" not in fragment and "Page 3 sur 3" in fragment
-    assert fragment.count('data-label="Correction"') == 15 and "ZETA104 Eve" in fragment
+    assert fragment.count('data-label="Correction"') == 5 and "ZETA044 Eve" in fragment
 
-    last = db.session.execute(select(Employee).where(Employee.birth_name == "Zeta104")).scalar_one()
+    last = db.session.execute(select(Employee).where(Employee.birth_name == "Zeta044")).scalar_one()
     fix_path = f"{path}/salaries/{last.id}?page=3"
     assert f'href="{fix_path}"' in fragment
     row = client.get(fix_path, headers={**HX, "HX-Target": f"td#corriger-{last.id}"})
@@ -635,4 +670,19 @@ def test_billing_long_list_is_paginated_and_fixes_load_on_demand(client, setup, 
         data={"csrf_token": token, "exit_date": f"{billing.today().year - 1}-12-15", "page": "3"},
     )
     assert ok.status_code == 303 and ok.headers["Location"].endswith(f"{path}?page=3")
-    assert re.search(r'data-testid="headcount">114<', client.get(path).get_data(as_text=True))
+    assert re.search(r'data-testid="headcount">54<', client.get(path).get_data(as_text=True))
+
+
+def test_billing_blank_hire_fields_are_the_fields_of_an_empty_form(app):
+    """The add-a-hire fields rendered once per process are exactly what the template renders
+    for an empty form; a form with errors is rendered each time, with its errors."""
+    from flask import render_template
+
+    from blueprints.billing.forms import HireForm
+    from blueprints.billing.routes import blank_hire_fields
+
+    with app.test_request_context("/"):
+        fresh = render_template("billing/_hire_fields.html", hire_form=HireForm(formdata=None, meta={"csrf": False}))
+        assert str(blank_hire_fields()) == fresh
+        assert blank_hire_fields() is blank_hire_fields() or app.jinja_env.auto_reload
+        assert 'id="birth_name"' in fresh and "aria-invalid" not in fresh and "csrf_token" not in fresh

@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_perf_billing'
-down_revision = '0012_service_ops'
+down_revision = '0013_perf_planning'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Declaration review: a covering index for the per-company counting aggregate.
 
 Revision ID: 0013_perf_billing
-Revises: 0012_service_ops
+Revises: 0013_perf_planning
 Create Date: 2026-11-27 03:10:00
 
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
 
 from flask import current_app, flash, make_response, request, url_for
 from flask_login import current_user
@@ -78,13 +79,24 @@ def _visit_or_404(company, visit_id: int):
     return visit
 
 
+def _query_string(args: dict) -> str:
+    """As url_for's query string (werkzeug.urls._urlencode): None values left out."""
+    items = [(k, v) for k, v in args.items() if v is not None]
+    return "?" + urlencode(items, safe="!$'()*,/:;?@") if items else ""
+
+
 def _common(company) -> dict:
-    visits_prefix = url_for("planning.index", code=company.code) + "visites/"
+    planning_prefix = url_for("planning.index", code=company.code)
+    visits_prefix = planning_prefix + "visites/"
     notice_hours = _notice_hours()
     now = utcnow()
     return {
         "company": company,
         "paris": svc.to_paris,
+        "day_label": svc.day_label,
+        # Same URL as url_for("planning.index", code=..., **args), from one url_for per page.
+        "planning_url": lambda **args: planning_prefix + _query_string(args),
+        "visits_prefix": visits_prefix,
         "notice_hours": notice_hours,
         "no_show_fee": current_app.config["NO_SHOW_FEE"],
         "visit_types": VISIT_TYPES,
@@ -167,18 +179,20 @@ def index(company):
         filter_args=filter_args,
         sites=scope,
         chosen_employee=chosen,
-        all_employees_url=url_for(
-            "planning.index",
-            code=company.code,
+        all_employees_url=ctx["planning_url"](
             vue="semaine" if view == "semaine" else None,
             **{k: v for k, v in filter_args.items() if k != "salarie"},
         ),
+    )
+    if wants_fragment():  # the filters and the view switch swap #planning-resultats only
+        return render("planning/index.html", "planning/_results.html", **ctx)
+    ctx.update(
         to_confirm=svc.proposal_rows(scope_ids, now),
         requests=svc.pending_requests(scope_ids),
-        feed=feeds.active_feed(company),
+        feed=feeds.has_active_feed(company),
         feed_url=None,
     )
-    return render("planning/index.html", "planning/_results.html", **ctx)
+    return render("planning/index.html", **ctx)
 
 
 # --------------------------------------------------------------------------- slots

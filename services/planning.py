@@ -617,7 +617,9 @@ def free_slot_page(
         "centre_id": centre_id,
     }
     statement = _free_slot_statement(end is not None, after is not None, centre_id is not None)
-    return [_slot_info(r) for r in db.session.execute(statement, {k: v for k, v in params.items() if v is not None})]
+    # Plain columns read from the connection: the ORM result machinery only added time.
+    rows = db.session.connection().execute(statement, {k: v for k, v in params.items() if v is not None})
+    return [_slot_info(r) for r in rows]
 
 
 def next_free_slot_start(company: Company, now: datetime) -> datetime | None:

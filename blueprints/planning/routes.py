@@ -24,7 +24,7 @@ from services import planning as svc
 from services.convocation import build_convocation_pdf, build_visit_ics, file_stem
 
 PREFIX = "/entreprises/<code>/planning"
-LIST_PAGE_SIZE = 20
+LIST_PAGE_SIZE = 10  # a card is ~1.6 KB and ~0.06 ms to render; the pager and `?du=` go on
 WEEK_DAY_LIMIT = 8
 
 
@@ -104,8 +104,9 @@ def _common(company) -> dict:
         "can_change": lambda v: svc.can_change(v, now, notice_hours),
         # Same URLs as url_for("planning.convocation"/"visit_ics"/"move"/"cancel", ...).
         "visit_url": lambda visit_id, tail: f"{visits_prefix}{visit_id}/{tail}",
-        # Same URL as url_for("planning.book", code=..., slot_id=...).
-        "slot_url": lambda slot_id: f"{visits_prefix[: -len('visites/')]}creneaux/{slot_id}/reserver",
+        # slots_prefix + "<id>/reserver": the URL of url_for("planning.book", code=..., slot_id=...).
+        "slots_prefix": planning_prefix + "creneaux/",
+        "query_string": _query_string,
     }
 
 

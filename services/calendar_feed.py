@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from extensions import db
 from models.companies import Company
@@ -25,6 +25,18 @@ def active_feed(company: Company) -> CalendarFeed | None:
     return db.session.execute(
         select(CalendarFeed).where(CalendarFeed.company_id == company.id, CalendarFeed.revoked_at.is_(None))
     ).scalar_one_or_none()
+
+
+_HAS_ACTIVE_FEED = (
+    select(CalendarFeed.id)
+    .where(CalendarFeed.company_id == bindparam("company_id"), CalendarFeed.revoked_at.is_(None))
+    .limit(1)
+)
+
+
+def has_active_feed(company: Company) -> bool:
+    """Whether the company has a live subscription address (the planning page says so)."""
+    return db.session.connection().execute(_HAS_ACTIVE_FEED, {"company_id": company.id}).first() is not None
 
 
 def renew_feed(company: Company, actor, now: datetime) -> str:

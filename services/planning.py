@@ -16,9 +16,11 @@ from extensions import db
 from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.employees import Employee
 from models.planning import (
+    ABSENCE_TYPES,
     ACTIVE_VISIT_STATUSES,
     PROFESSIONAL_KINDS,
     REQUEST_REASONS,
+    REQUEST_STATUSES,
     VISIT_STATUSES,
     VISIT_TYPES,
     AppointmentRequest,
@@ -59,12 +61,34 @@ def company_scope_ids(company: Company) -> list[int]:
     return [company.id, *site_ids]
 
 
-def scope_companies(company: Company) -> list[Company]:
-    """The company and its sites, for the site filter."""
+@dataclass(slots=True, frozen=True)
+class SiteRow:
+    """A site of the member, for the site filter (id and label only)."""
+
+    id: int
+    code: str
+    name: str
+    city: str | None
+
+    @property
+    def site_label(self) -> str:  # as models.companies.Company.site_label
+        return f"{self.code} - {self.name} ({self.city})" if self.city else f"{self.code} - {self.name}"
+
+
+# Built once: a reused statement keeps its cache key (building one cost more than running it).
+_SITES = (
+    select(Company.id, Company.code, Company.name, Company.city)
+    .where(Company.parent_id == bindparam("parent_id"))
+    .order_by(Company.code)
+)
+
+
+def scope_companies(company: Company) -> list[Company | SiteRow]:
+    """The company and its sites (id, site_label), for the site filter."""
     if company.parent_id is not None:
         return [company]
-    sites = db.session.execute(select(Company).where(Company.parent_id == company.id).order_by(Company.code))
-    return [company, *sites.scalars().all()]
+    rows = db.session.connection().execute(_SITES, {"parent_id": company.id})
+    return [company, *(SiteRow(*r) for r in rows)]
 
 
 def slot_open_to(company: Company):
@@ -101,6 +125,28 @@ def parse_iso_week(value: str | None, today: date) -> date:
         except (ValueError, TypeError):
             pass
     return today - timedelta(days=today.weekday())
+
+
+FRENCH_DAYS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
+FRENCH_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def day_label(day: date) -> str:
+    """ "Lundi 4 janvier 2027" (the planning's day headings)."""
+    return f"{FRENCH_DAYS[day.weekday()]} {day.day} {FRENCH_MONTHS[day.month - 1]} {day.year}"
 
 
 def iso_week(monday: date) -> str:
@@ -274,6 +320,11 @@ class VisitRow:
     company: CompanyCode
     employee: EmployeeName
     slot: SlotInfo | None
+    # Computed once per row (the card showed each of them up to four times).
+    day: date  # in Paris
+    hour: str  # "09:30", Paris time
+    date_text: str  # "15/01/2027"
+    name: str  # employee.display_name
 
     @property
     def type_label(self) -> str:
@@ -391,19 +442,29 @@ def _visit_rows(
         "offset": offset if limit is not None else None,
     }
     params.update({f"word{i}": f"%{_escape_like(word.lower())}%" for i, word in enumerate(words)})
-    return [
-        VisitRow(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            CompanyCode(r[5]),
-            EmployeeName(r[6], r[7], r[8]),
-            _slot_info(r[9:]) if r[9] is not None else None,
+    rows = []
+    # The connection, not the session: these are plain columns, the ORM's result machinery
+    # only added time (GET pages: nothing pending to flush).
+    for r in db.session.connection().execute(statement, {k: v for k, v in params.items() if v is not None}):
+        local = r[1].astimezone(PARIS)
+        employee = EmployeeName(r[6], r[7], r[8])
+        rows.append(
+            VisitRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                CompanyCode(r[5]),
+                employee,
+                _slot_info(r[9:]) if r[9] is not None else None,
+                local.date(),
+                f"{local.hour:02d}:{local.minute:02d}",
+                f"{local.day:02d}/{local.month:02d}/{local.year}",
+                employee.display_name,
+            )
         )
-        for r in db.session.execute(statement, {k: v for k, v in params.items() if v is not None})
-    ]
+    return rows
 
 
 def coming_visit_rows(
@@ -426,23 +487,70 @@ def coming_visits(scope_ids, filters: VisitFilters, now: datetime, *, limit: int
     return list(db.session.execute(query).unique().scalars())
 
 
-def group_by_day(visits: list[Visit]) -> list[tuple[date, list[Visit]]]:
-    groups: dict[date, list[Visit]] = {}
+def group_by_day(visits: list[VisitRow]) -> list[tuple[date, list[VisitRow]]]:
+    groups: dict[date, list[VisitRow]] = {}
     for visit in visits:
-        groups.setdefault(to_paris(visit.starts_at).date(), []).append(visit)
+        groups.setdefault(visit.day, []).append(visit)
     return list(groups.items())
 
 
-def pending_requests(scope_ids) -> list[AppointmentRequest]:
-    return list(
-        db.session.execute(
-            select(AppointmentRequest)
-            .options(joinedload(AppointmentRequest.employee))
-            .where(AppointmentRequest.company_id.in_(scope_ids), AppointmentRequest.status == "en_attente")
-            .order_by(AppointmentRequest.created_at.desc())
-            .limit(50)
-        ).scalars()
+@dataclass(slots=True, frozen=True)
+class RequestRow:
+    """A pending appointment request as the planning page shows it (plain columns)."""
+
+    id: int
+    reason: str
+    absence_type: str | None
+    absence_start: date | None
+    absence_end: date | None
+    wished_from: date | None
+    wished_to: date | None
+    status: str
+    created_at: datetime
+    employee: EmployeeName
+
+    @property
+    def reason_label(self) -> str:  # as models.planning.AppointmentRequest
+        return REQUEST_REASONS.get(self.reason, self.reason)
+
+    @property
+    def absence_type_label(self) -> str | None:
+        return ABSENCE_TYPES.get(self.absence_type, self.absence_type) if self.absence_type else None
+
+    @property
+    def status_label(self) -> str:
+        return REQUEST_STATUSES.get(self.status, self.status)
+
+
+_PENDING_REQUESTS = (
+    select(
+        AppointmentRequest.id,
+        AppointmentRequest.reason,
+        AppointmentRequest.absence_type,
+        AppointmentRequest.absence_start,
+        AppointmentRequest.absence_end,
+        AppointmentRequest.wished_from,
+        AppointmentRequest.wished_to,
+        AppointmentRequest.status,
+        AppointmentRequest.created_at,
+        Employee.birth_name,
+        Employee.usage_name,
+        Employee.first_names,
     )
+    .join(Employee, Employee.id == AppointmentRequest.employee_id)
+    .where(
+        AppointmentRequest.company_id.in_(bindparam("scope_ids", expanding=True)),
+        AppointmentRequest.status == "en_attente",
+    )
+    .order_by(AppointmentRequest.created_at.desc())
+    .limit(50)
+)
+
+
+def pending_requests(scope_ids) -> list[RequestRow]:
+    """The scope's requests waiting for the service, newest first (at most 50)."""
+    rows = db.session.connection().execute(_PENDING_REQUESTS, {"scope_ids": list(scope_ids)})
+    return [RequestRow(*r[:9], EmployeeName(r[9], r[10], r[11])) for r in rows]
 
 
 def free_slots(company: Company, start: datetime, end: datetime, now: datetime) -> list[Slot]:
@@ -509,7 +617,9 @@ def free_slot_page(
         "centre_id": centre_id,
     }
     statement = _free_slot_statement(end is not None, after is not None, centre_id is not None)
-    return [_slot_info(r) for r in db.session.execute(statement, {k: v for k, v in params.items() if v is not None})]
+    # Plain columns read from the connection: the ORM result machinery only added time.
+    rows = db.session.connection().execute(statement, {k: v for k, v in params.items() if v is not None})
+    return [_slot_info(r) for r in rows]
 
 
 def next_free_slot_start(company: Company, now: datetime) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
 
 from flask import current_app, flash, make_response, request, url_for
 from flask_login import current_user
@@ -23,7 +24,7 @@ from services import planning as svc
 from services.convocation import build_convocation_pdf, build_visit_ics, file_stem
 
 PREFIX = "/entreprises/<code>/planning"
-LIST_PAGE_SIZE = 20
+LIST_PAGE_SIZE = 10  # a card is ~1.6 KB and ~0.06 ms to render; the pager and `?du=` go on
 WEEK_DAY_LIMIT = 8
 
 
@@ -78,13 +79,24 @@ def _visit_or_404(company, visit_id: int):
     return visit
 
 
+def _query_string(args: dict) -> str:
+    """As url_for's query string (werkzeug.urls._urlencode): None values left out."""
+    items = [(k, v) for k, v in args.items() if v is not None]
+    return "?" + urlencode(items, safe="!$'()*,/:;?@") if items else ""
+
+
 def _common(company) -> dict:
-    visits_prefix = url_for("planning.index", code=company.code) + "visites/"
+    planning_prefix = url_for("planning.index", code=company.code)
+    visits_prefix = planning_prefix + "visites/"
     notice_hours = _notice_hours()
     now = utcnow()
     return {
         "company": company,
         "paris": svc.to_paris,
+        "day_label": svc.day_label,
+        # Same URL as url_for("planning.index", code=..., **args), from one url_for per page.
+        "planning_url": lambda **args: planning_prefix + _query_string(args),
+        "visits_prefix": visits_prefix,
         "notice_hours": notice_hours,
         "no_show_fee": current_app.config["NO_SHOW_FEE"],
         "visit_types": VISIT_TYPES,
@@ -92,8 +104,9 @@ def _common(company) -> dict:
         "can_change": lambda v: svc.can_change(v, now, notice_hours),
         # Same URLs as url_for("planning.convocation"/"visit_ics"/"move"/"cancel", ...).
         "visit_url": lambda visit_id, tail: f"{visits_prefix}{visit_id}/{tail}",
-        # Same URL as url_for("planning.book", code=..., slot_id=...).
-        "slot_url": lambda slot_id: f"{visits_prefix[: -len('visites/')]}creneaux/{slot_id}/reserver",
+        # slots_prefix + "<id>/reserver": the URL of url_for("planning.book", code=..., slot_id=...).
+        "slots_prefix": planning_prefix + "creneaux/",
+        "query_string": _query_string,
     }
 
 
@@ -167,18 +180,20 @@ def index(company):
         filter_args=filter_args,
         sites=scope,
         chosen_employee=chosen,
-        all_employees_url=url_for(
-            "planning.index",
-            code=company.code,
+        all_employees_url=ctx["planning_url"](
             vue="semaine" if view == "semaine" else None,
             **{k: v for k, v in filter_args.items() if k != "salarie"},
         ),
+    )
+    if wants_fragment():  # the filters and the view switch swap #planning-resultats only
+        return render("planning/index.html", "planning/_results.html", **ctx)
+    ctx.update(
         to_confirm=svc.proposal_rows(scope_ids, now),
         requests=svc.pending_requests(scope_ids),
-        feed=feeds.active_feed(company),
+        feed=feeds.has_active_feed(company),
         feed_url=None,
     )
-    return render("planning/index.html", "planning/_results.html", **ctx)
+    return render("planning/index.html", **ctx)
 
 
 # --------------------------------------------------------------------------- slots

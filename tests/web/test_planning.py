@@ -631,14 +631,14 @@ def test_planning_employee_filter_is_a_name_search(client, setup):
     assert "SECRET" not in client.get(f"{BASE}/?salarie={stranger.id}").get_data(as_text=True)
 
 
-def test_planning_list_pages_twenty_visits(client, setup):
+def test_planning_list_pages_ten_visits(client, setup):
     company, user, employee = setup
-    for i in range(21):
+    for i in range(11):
         make_visit(employee, make_slot(future(3 + i)))
     db.session.commit()
     login(client, user)
     first = client.get(f"{BASE}/").get_data(as_text=True)
-    assert first.count('<article class="visit') == 20 and "page=2" in first
+    assert first.count('<article class="visit') == 10 and "page=2" in first
     second = client.get(f"{BASE}/?page=2").get_data(as_text=True)
     assert second.count('<article class="visit') == 1 and "Page précédente" in second
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, asc, desc, func, not_, or_, select
+from sqlalchemy import Date, Integer, String, and_, any_, asc, bindparam, desc, func, not_, or_, select
+from sqlalchemy.orm import aliased
 
 from extensions import db
 from models.base import utcnow
@@ -83,6 +85,45 @@ def _reaches(user, companies: list[Company]) -> list[Reach]:
     return [Reach(c, *roles[c.id]) for c in companies if c.id in roles]
 
 
+_DIRECT_LINK = aliased(Membership, name="direct_link")
+_PARENT_LINK = aliased(Membership, name="parent_link")
+
+# The lists below run statements built once per process (functools.cache) with bound
+# parameters: building a statement and computing its cache key cost more than running it.
+_USER_ID = "user_id"
+_PATTERN = "pattern"
+_TODAY = "today"
+
+
+def _user_id():
+    return bindparam(_USER_ID, type_=Integer)
+
+
+def _with_roles(query):
+    """`query` (a SELECT starting with Company) plus the role and grants of the user's active
+    links on each company and on its parent (the unique (user_id, company_id) index), so
+    that the page and the roles come in one query. Read the rows with `_reach_of`."""
+
+    def link(membership, company_id):
+        return and_(
+            membership.company_id == company_id, membership.user_id == _user_id(), membership.revoked_at.is_(None)
+        )
+
+    return (
+        query.add_columns(_DIRECT_LINK.role, _DIRECT_LINK.grants, _PARENT_LINK.role, _PARENT_LINK.grants)
+        .outerjoin(_DIRECT_LINK, link(_DIRECT_LINK, Company.id))
+        .outerjoin(_PARENT_LINK, link(_PARENT_LINK, Company.parent_id))
+    )
+
+
+def _reach_of(row) -> Reach:
+    """The Reach of a `_with_roles` row: the direct link wins over the parent's."""
+    direct_role, direct_grants, parent_role, parent_grants = row[-4:]
+    if direct_role is not None:
+        return Reach(row[0], direct_role, direct_grants or 0)
+    return Reach(row[0], parent_role, parent_grants or 0)
+
+
 @dataclass
 class SwitcherMenu:
     active: Company
@@ -97,8 +138,9 @@ class SwitcherMenu:
         return self.total > MENU_LIMIT
 
 
-def _search_filter(q: str):
-    pattern = f"%{_escape_like(q.lower())}%"
+def _search_filter():
+    """Code, name or town contains the bound `pattern` (see `_params`), whatever the case."""
+    pattern = bindparam(_PATTERN, type_=String)
     return or_(
         func.lower(Company.code).like(pattern, escape="\\"),
         func.lower(Company.name).like(pattern, escape="\\"),
@@ -121,8 +163,7 @@ def switcher_menu(user, active: Company) -> SwitcherMenu:
     root_id = active.parent_id or active.id
     # coalesce: NOT (parent_id = x) is NULL, not true, for members without a parent.
     in_group = or_(Company.id == root_id, func.coalesce(Company.parent_id, 0) == root_id)
-    reachable = accessible_companies_query(user).subquery()
-    total = db.session.execute(select(func.count()).select_from(reachable)).scalar_one()
+    total = count_reachable(user)
     group = list(db.session.execute(accessible_companies_query(user).where(in_group).order_by(Company.code)).scalars())
     links = _active_links(user)
     # Recency: when the link giving access (on the company itself or on its parent) was made.
@@ -146,19 +187,78 @@ def switcher_menu(user, active: Company) -> SwitcherMenu:
 
 def search_companies(user, q: str, limit: int = SEARCH_LIMIT) -> tuple[list[Reach], int]:
     """Reachable companies matching `q` on code, name or town (first `limit`), and the total
-    count. Three queries whatever the number of companies."""
-    query = accessible_companies_query(user)
-    if q:
-        query = query.where(_search_filter(q))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    companies = list(db.session.execute(query.order_by(Company.code).limit(limit)).scalars())
-    return _reaches(user, companies), total
+    count: ONE query whatever the number of companies (the matches with their total as a
+    window count and the roles)."""
+    rows = db.session.execute(_search_statement(_dialect(), bool(q), limit), _params(user, q)).all()
+    total = rows[0].total if rows else 0
+    return [_reach_of(row) for row in rows], total
+
+
+@functools.cache
+def _search_statement(dialect: str, searching: bool, limit: int):
+    reached = _reached_cte(dialect, searching, Company.code)
+    found = (
+        select(reached.c.id, reached.c.sort_key, func.count().over().label("total"))
+        .order_by(reached.c.sort_key)
+        .limit(limit)
+        .subquery()
+    )
+    query = select(Company, found.c.total).join(found, found.c.id == Company.id)
+    return _with_roles(query).order_by(found.c.sort_key)
+
+
+def _dialect() -> str:
+    return db.engine.dialect.name
+
+
+def _reached_ids():
+    """SELECT of the ids of the companies the user's active links reach: each linked company
+    and, for a member, its sites (active or not; callers filter)."""
+    direct = select(Membership.company_id).where(Membership.user_id == _user_id(), Membership.revoked_at.is_(None))
+    sites = select(Company.id).where(Company.parent_id.in_(direct))
+    return direct.union(sites)
+
+
+def _params(user, q: str = "", **extra) -> dict:
+    """The bound values of the statements below."""
+    pattern = f"%{_escape_like(q.lower())}%" if q else None
+    return {_USER_ID: user.id, _PATTERN: pattern, _TODAY: date.today(), **extra}
+
+
+def _reached(dialect: str, searching: bool) -> list:
+    """WHERE conditions: the active reached companies, matching the search."""
+    if dialect == "postgresql":
+        # id = ANY(ARRAY(sub-select)): PostgreSQL computes the ids once, then looks the
+        # companies up by primary key; `id IN (sub-select)` made it a hash join reading every
+        # company (it expects a few hundred index lookups to cost more than that scan).
+        in_reach = Company.id == any_(func.array(_reached_ids().scalar_subquery()))
+    else:
+        in_reach = Company.id.in_(_reached_ids())
+    conditions = [in_reach, Company.active.is_(True)]
+    if searching:
+        conditions.append(_search_filter())
+    return conditions
+
+
+def _reached_cte(dialect: str, searching: bool, sort_key):
+    """The active reached companies matching the search: (id, code, sort_key), looked up by
+    primary key. MATERIALIZED so that PostgreSQL sorts these few rows instead of walking the
+    whole code index in order (a page far down the list read every company)."""
+    return (
+        select(Company.id, Company.code, sort_key.label("sort_key"))
+        .where(*_reached(dialect, searching))
+        .cte("reached")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def _count(query) -> int:
+    """How many companies `query` (a SELECT of Company) returns, counting ids only."""
+    return db.session.execute(query.with_only_columns(func.count(Company.id))).scalar_one()
 
 
 def count_reachable(user) -> int:
-    return db.session.execute(
-        select(func.count()).select_from(accessible_companies_query(user).subquery())
-    ).scalar_one()
+    return _count(accessible_companies_query(user))
 
 
 @dataclass
@@ -179,53 +279,94 @@ class Overview:
     q: str
 
 
-def present_employees_subquery():
-    today = date.today()
+def _present():
+    """Employees still in the company on the bound `today` (the (company_id, exit_date) index)."""
+    today = bindparam(_TODAY, type_=Date)
+    return or_(Employee.exit_date.is_(None), Employee.exit_date >= today)
+
+
+def present_employees_count(company_id):
+    """Correlated count of the present employees of the company `company_id` refers to."""
+    # count(*), not count(id): the (company_id, exit_date) index answers alone (index-only).
+    return select(func.count()).where(Employee.company_id == company_id, _present()).scalar_subquery()
+
+
+def present_employee_counts(company_ids: list[int]) -> dict[int, int]:
+    """{company_id: present employees} for these companies only (absent: none), one query."""
+    if not company_ids:
+        return {}
+    rows = db.session.execute(_present_counts_statement(), {"company_ids": company_ids, _TODAY: date.today()})
+    return dict(rows.tuples().all())
+
+
+@functools.cache
+def _present_counts_statement():
     return (
-        select(Employee.company_id, func.count(Employee.id).label("n"))
-        .where(or_(Employee.exit_date.is_(None), Employee.exit_date >= today))
+        select(Employee.company_id, func.count())
+        .where(Employee.company_id.in_(bindparam("company_ids", type_=Integer, expanding=True)), _present())
         .group_by(Employee.company_id)
-        .subquery()
     )
 
 
 def overview(user, *, q: str = "", sort: str = "code", order: str = "asc", page: int = 1) -> Overview:
-    """One page of "Mes entreprises": a fixed number of queries whatever the count."""
+    """One page of "Mes entreprises": a fixed number of queries whatever the count (the
+    page with its total, the "À traiter" providers; one more for a page past the end)."""
     from services import attention
 
     sort = sort if sort in SORTS else "code"
     order = order if order in ("asc", "desc") else "asc"
-    base = accessible_companies_query(user)
-    if q:
-        base = base.where(_search_filter(q))
-    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    dialect = _dialect()
+
+    def page_rows(page: int) -> list:
+        statement = _overview_statement(dialect, bool(q), sort, order)
+        return db.session.execute(statement, _params(user, q, offset=(page - 1) * PAGE_SIZE)).all()
+
+    page = max(1, page)
+    rows = page_rows(page)
+    if rows:
+        total = rows[0].total
+    elif page > 1:  # past the last page (a stale link): show the last one
+        total = db.session.execute(_count_statement(dialect, bool(q)), _params(user, q)).scalar_one()
+        page = max(1, -(-total // PAGE_SIZE))
+        rows = page_rows(page) if total else []
+    else:
+        total = 0
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    counts = present_employees_subquery()
-    employees = func.coalesce(counts.c.n, 0).label("employees")
+    flags = attention.labels_for([row[0].id for row in rows])
+    result = [OverviewRow(_reach_of(row), row.employees, flags.get(row[0].id, [])) for row in rows]
+    return Overview(rows=result, total=total, page=page, pages=pages, sort=sort, order=order, q=q)
+
+
+@functools.cache
+def _overview_statement(dialect: str, searching: bool, sort: str, order: str):
+    """The page's ids with the total (window count) first, over the reached companies only
+    (employees are counted over them only when sorting by that count); then the page's rows
+    with their employee count and role: 25 index lookups, never a count over the whole
+    employees table."""
     column = {
         "code": Company.code,
         "name": func.lower(Company.name),
         "city": func.lower(Company.city),
-        "employees": employees,
+        "employees": present_employees_count(Company.id),
     }[sort]
     direction = asc if order == "asc" else desc
-    rows = db.session.execute(
-        base.add_columns(employees)
-        .outerjoin(counts, counts.c.company_id == Company.id)
-        .order_by(direction(column), Company.code)
+    reached = _reached_cte(dialect, searching, column)
+    page_ids = (
+        select(reached.c.id, reached.c.sort_key, reached.c.code, func.count().over().label("total"))
+        .order_by(direction(reached.c.sort_key), reached.c.code)
         .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    companies = [r[0] for r in rows]
-    roles = _roles_for(user, companies)
-    flags = attention.labels_for([c.id for c in companies])
-    result = [
-        OverviewRow(Reach(c, *roles[c.id]), n, flags.get(c.id, []))
-        for c, n in ((r[0], r[1]) for r in rows)
-        if c.id in roles
-    ]
-    return Overview(rows=result, total=total, page=page, pages=pages, sort=sort, order=order, q=q)
+        .offset(bindparam("offset", type_=Integer))
+        .subquery()
+    )
+    query = select(Company, present_employees_count(Company.id).label("employees"), page_ids.c.total).join(
+        page_ids, page_ids.c.id == Company.id
+    )
+    return _with_roles(query).order_by(direction(page_ids.c.sort_key), page_ids.c.code)
+
+
+@functools.cache
+def _count_statement(dialect: str, searching: bool):
+    return select(func.count(Company.id)).where(*_reached(dialect, searching))
 
 
 # --------------------------------------------------------------------------- linking

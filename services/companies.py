@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask import g, has_app_context
 from sqlalchemy import Date, Integer, String, and_, any_, asc, bindparam, desc, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
@@ -291,10 +292,17 @@ def present_employees_count(company_id):
     return select(func.count()).where(Employee.company_id == company_id, _present()).scalar_subquery()
 
 
+_KNOWN_COUNTS = "companies_present_employees"
+
+
 def present_employee_counts(company_ids: list[int]) -> dict[int, int]:
-    """{company_id: present employees} for these companies only (absent: none), one query."""
+    """{company_id: present employees} for these companies only (absent: none), one query;
+    none while the overview lends the counts its page just read (see `overview`)."""
     if not company_ids:
         return {}
+    known = g.get(_KNOWN_COUNTS) if has_app_context() else None
+    if known is not None and all(cid in known for cid in company_ids):
+        return {cid: known[cid] for cid in company_ids if known[cid]}
     rows = db.session.execute(_present_counts_statement(), {"company_ids": company_ids, _TODAY: date.today()})
     return dict(rows.tuples().all())
 
@@ -332,7 +340,12 @@ def overview(user, *, q: str = "", sort: str = "code", order: str = "asc", page:
     else:
         total = 0
     pages = max(1, -(-total // PAGE_SIZE))
-    flags = attention.labels_for([row[0].id for row in rows])
+    # The "À traiter" providers: the employee counts of this page are already known.
+    setattr(g, _KNOWN_COUNTS, {row[0].id: row.employees for row in rows})
+    try:
+        flags = attention.labels_for([row[0].id for row in rows])
+    finally:
+        g.pop(_KNOWN_COUNTS, None)
     result = [OverviewRow(_reach_of(row), row.employees, flags.get(row[0].id, [])) for row in rows]
     return Overview(rows=result, total=total, page=page, pages=pages, sort=sort, order=order, q=q)
 

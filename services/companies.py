@@ -139,14 +139,13 @@ class SwitcherMenu:
         return self.total > MENU_LIMIT
 
 
-def _search_filter():
+def _search_filter(dialect: str):
     """Code, name or town contains the bound `pattern` (see `_params`), whatever the case."""
     pattern = bindparam(_PATTERN, type_=String)
-    return or_(
-        func.lower(Company.code).like(pattern, escape="\\"),
-        func.lower(Company.name).like(pattern, escape="\\"),
-        func.lower(Company.city).like(pattern, escape="\\"),
-    )
+    columns = (Company.code, Company.name, Company.city)
+    if dialect != "sqlite":  # SQLite's LIKE ignores case already (ASCII, like its lower())
+        columns = tuple(func.lower(column) for column in columns)
+    return or_(*(column.like(pattern, escape="\\") for column in columns))
 
 
 def _escape_like(value: str) -> str:
@@ -212,12 +211,22 @@ def _dialect() -> str:
     return db.engine.dialect.name
 
 
-def _reached_ids():
+def _in(dialect: str, column, ids):
+    """`column IN (ids)` for a sub-select of ids. On PostgreSQL, column = ANY(ARRAY(ids)): it
+    computes the ids once, then reads the rows by index; with IN (sub-select) it chose a hash
+    or merge join reading every company (it expects a few hundred index lookups to cost more
+    than that scan)."""
+    if dialect == "postgresql":
+        return column == any_(func.array(ids.scalar_subquery()))
+    return column.in_(ids)
+
+
+def _reached_ids(dialect: str):
     """SELECT of the ids of the companies the user's active links reach: each linked company
     and, for a member, its sites (active or not; callers filter)."""
     direct = select(Membership.company_id).where(Membership.user_id == _user_id(), Membership.revoked_at.is_(None))
-    sites = select(Company.id).where(Company.parent_id.in_(direct))
-    return direct.union(sites)
+    sites = select(Company.id).where(_in(dialect, Company.parent_id, direct))
+    return direct.union_all(sites)  # duplicates are harmless in IN / ANY
 
 
 def _params(user, q: str = "", **extra) -> dict:
@@ -228,16 +237,9 @@ def _params(user, q: str = "", **extra) -> dict:
 
 def _reached(dialect: str, searching: bool) -> list:
     """WHERE conditions: the active reached companies, matching the search."""
-    if dialect == "postgresql":
-        # id = ANY(ARRAY(sub-select)): PostgreSQL computes the ids once, then looks the
-        # companies up by primary key; `id IN (sub-select)` made it a hash join reading every
-        # company (it expects a few hundred index lookups to cost more than that scan).
-        in_reach = Company.id == any_(func.array(_reached_ids().scalar_subquery()))
-    else:
-        in_reach = Company.id.in_(_reached_ids())
-    conditions = [in_reach, Company.active.is_(True)]
+    conditions = [_in(dialect, Company.id, _reached_ids(dialect)), Company.active.is_(True)]
     if searching:
-        conditions.append(_search_filter())
+        conditions.append(_search_filter(dialect))
     return conditions
 
 

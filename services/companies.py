@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import g, has_app_context
-from sqlalchemy import Date, Integer, String, and_, any_, asc, bindparam, desc, func, not_, or_, select
+from sqlalchemy import Date, Integer, String, and_, any_, asc, bindparam, case, desc, func, not_, or_, select
 from sqlalchemy.orm import aliased, load_only
 
 from extensions import db
@@ -16,7 +16,7 @@ from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLE_LABELS, Compan
 from models.employees import Employee
 from models.users import User
 from services import audit
-from services.access import GRANT_PLANNING, RIGHTS, accessible_companies_query, membership_for
+from services.access import GRANT_PLANNING, RIGHTS, membership_for
 from services.outbox import queue_mail
 
 # The switcher lists at most this many "other" companies; beyond it, a search field appears.
@@ -26,15 +26,6 @@ PAGE_SIZE = 25
 MAX_QUERY_LENGTH = 100
 
 SORTS = {"code", "name", "city", "employees"}
-
-
-def _active_links(user):
-    """Subquery of the user's active memberships (company id, role, grants, linked at)."""
-    return (
-        select(Membership.company_id, Membership.role, Membership.grants, Membership.created_at)
-        .where(Membership.user_id == user.id, Membership.revoked_at.is_(None))
-        .subquery()
-    )
 
 
 def role_has_right(role: str | None, grants: int, right: str | None) -> bool:
@@ -62,30 +53,6 @@ class Reach:
         return role_has_right(self.role, self.grants, right)
 
 
-def _roles_for(user, companies: list[Company]) -> dict[int, tuple[str, int]]:
-    """{company_id: (role, grants)} for `companies`, in one query."""
-    ids = {c.id for c in companies} | {c.parent_id for c in companies if c.parent_id}
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Membership.company_id, Membership.role, Membership.grants).where(
-            Membership.user_id == user.id, Membership.revoked_at.is_(None), Membership.company_id.in_(ids)
-        )
-    ).all()
-    by_id = {r.company_id: (r.role, r.grants) for r in rows}
-    result = {}
-    for c in companies:
-        found = by_id.get(c.id) or by_id.get(c.parent_id)
-        if found:
-            result[c.id] = found
-    return result
-
-
-def _reaches(user, companies: list[Company]) -> list[Reach]:
-    roles = _roles_for(user, companies)
-    return [Reach(c, *roles[c.id]) for c in companies if c.id in roles]
-
-
 _DIRECT_LINK = aliased(Membership, name="direct_link")
 _PARENT_LINK = aliased(Membership, name="parent_link")
 
@@ -105,16 +72,16 @@ def _with_roles(query):
     links on each company and on its parent (the unique (user_id, company_id) index), so
     that the page and the roles come in one query. Read the rows with `_reach_of`."""
 
-    def link(membership, company_id):
-        return and_(
-            membership.company_id == company_id, membership.user_id == _user_id(), membership.revoked_at.is_(None)
-        )
-
     return (
         query.add_columns(_DIRECT_LINK.role, _DIRECT_LINK.grants, _PARENT_LINK.role, _PARENT_LINK.grants)
-        .outerjoin(_DIRECT_LINK, link(_DIRECT_LINK, Company.id))
-        .outerjoin(_PARENT_LINK, link(_PARENT_LINK, Company.parent_id))
+        .outerjoin(_DIRECT_LINK, _link(_DIRECT_LINK, Company.id))
+        .outerjoin(_PARENT_LINK, _link(_PARENT_LINK, Company.parent_id))
     )
+
+
+def _link(membership, company_id):
+    """ON clause: `membership` is the user's active link on the company `company_id`."""
+    return and_(membership.company_id == company_id, membership.user_id == _user_id(), membership.revoked_at.is_(None))
 
 
 def _listed_columns():
@@ -167,30 +134,59 @@ def clean_query(q: str | None) -> str:
 
 
 def switcher_menu(user, active: Company) -> SwitcherMenu:
-    """The switcher's content in a fixed number of queries (4), whatever the count."""
+    """The switcher's content in a fixed number of queries (2), whatever the count."""
     root_id = active.parent_id or active.id
-    # coalesce: NOT (parent_id = x) is NULL, not true, for members without a parent.
-    in_group = or_(Company.id == root_id, func.coalesce(Company.parent_id, 0) == root_id)
-    total = count_reachable(user)
-    group = list(db.session.execute(accessible_companies_query(user).where(in_group).order_by(Company.code)).scalars())
-    links = _active_links(user)
-    # Recency: when the link giving access (on the company itself or on its parent) was made.
-    linked_at = func.max(links.c.created_at).label("linked_at")
-    others_query = (
-        select(Company, linked_at)
-        .join(links, or_(links.c.company_id == Company.id, links.c.company_id == Company.parent_id))
-        .where(Company.active.is_(True), not_(in_group))
-        .group_by(Company.id)
-        .order_by(desc("linked_at"), Company.code)
-        .limit(MENU_LIMIT)
+    dialect = _dialect()
+    params = _params(user, root_id=root_id)
+    group = [_reach_of(row) for row in db.session.execute(_group_statement(), params)]
+    rows = db.session.execute(_others_statement(dialect), params).all()
+    others = [_reach_of(row) for row in rows]
+    head = next((reach for reach in group if reach.company.id == root_id), None)
+    sites = [reach for reach in group if reach.company.id != root_id]
+    total = len(group) + (rows[0].total if rows else 0)
+    more = max(0, total - len(group) - len(others))
+    return SwitcherMenu(active=active, head=head, sites=sites, others=others, total=total, more=more)
+
+
+@functools.cache
+def _group_statement():
+    """The active company's member and its sites that the user reaches, by code."""
+    root = bindparam("root_id", type_=Integer)
+    query = select(Company).where(Company.active.is_(True), or_(Company.id == root, Company.parent_id == root))
+    query = _with_roles(query.options(_listed_columns()))
+    return query.where(or_(_DIRECT_LINK.role.is_not(None), _PARENT_LINK.role.is_not(None))).order_by(Company.code)
+
+
+@functools.cache
+def _others_statement(dialect: str):
+    """The other reached companies, the most recently linked first (the link giving access:
+    on the company itself or on its member), the first MENU_LIMIT with their count."""
+    direct, parent = aliased(Membership), aliased(Membership)
+    linked_at = case(
+        (direct.created_at.is_(None), parent.created_at),
+        (parent.created_at.is_(None), direct.created_at),
+        (direct.created_at > parent.created_at, direct.created_at),
+        else_=parent.created_at,
     )
-    others = [row[0] for row in db.session.execute(others_query)]
-    reaches = {r.company.id: r for r in _reaches(user, group + others)}
-    head = reaches.get(root_id)
-    sites = [reaches[c.id] for c in group if c.id != root_id and c.id in reaches]
-    other_reaches = [reaches[c.id] for c in others if c.id in reaches]
-    more = max(0, total - len(group) - len(other_reaches))
-    return SwitcherMenu(active=active, head=head, sites=sites, others=other_reaches, total=total, more=more)
+    root = bindparam("root_id", type_=Integer)
+    # coalesce: NOT (parent_id = x) is NULL, not true, for members without a parent.
+    in_group = or_(Company.id == root, func.coalesce(Company.parent_id, 0) == root)
+    reached = (
+        select(Company.id, Company.code, linked_at.label("linked_at"))
+        .outerjoin(direct, _link(direct, Company.id))
+        .outerjoin(parent, _link(parent, Company.parent_id))
+        .where(*_reached(dialect, False), not_(in_group))
+        .cte("others")
+        .prefix_with("MATERIALIZED")
+    )
+    found = (
+        select(reached.c.id, reached.c.code, reached.c.linked_at, func.count().over().label("total"))
+        .order_by(reached.c.linked_at.desc(), reached.c.code)
+        .limit(MENU_LIMIT)
+        .subquery()
+    )
+    query = select(Company, found.c.total).join(found, found.c.id == Company.id).options(_listed_columns())
+    return _with_roles(query).order_by(found.c.linked_at.desc(), found.c.code)
 
 
 def search_companies(user, q: str, limit: int = SEARCH_LIMIT) -> tuple[list[Reach], int]:
@@ -263,13 +259,8 @@ def _reached_cte(dialect: str, searching: bool, sort_key):
     )
 
 
-def _count(query) -> int:
-    """How many companies `query` (a SELECT of Company) returns, counting ids only."""
-    return db.session.execute(query.with_only_columns(func.count(Company.id))).scalar_one()
-
-
 def count_reachable(user) -> int:
-    return _count(accessible_companies_query(user))
+    return db.session.execute(_count_statement(_dialect(), False), _params(user)).scalar_one()
 
 
 @dataclass

@@ -69,9 +69,8 @@ def _user_id():
 
 def _with_roles(query):
     """`query` (a SELECT starting with Company) plus the role and grants of the user's active
-    links on each company and on its parent (the unique (user_id, company_id) index), so
-    that the page and the roles come in one query. Read the rows with `_reach_of`."""
-
+    links on each company and on its parent (one index lookup each), so that the rows and
+    their roles come in one query. Read the rows with `_reach_of`."""
     return (
         query.add_columns(_DIRECT_LINK.role, _DIRECT_LINK.grants, _PARENT_LINK.role, _PARENT_LINK.grants)
         .outerjoin(_DIRECT_LINK, _link(_DIRECT_LINK, Company.id))

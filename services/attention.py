@@ -9,10 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import select
-
-from extensions import db
-
 Provider = Callable[[list[int]], dict[int, list[str]]]
 
 _PROVIDERS: list[Provider] = []
@@ -45,10 +41,7 @@ def labels_for(company_ids: Iterable[int]) -> dict[int, list[str]]:
 @register
 def no_employee_declared(company_ids: list[int]) -> dict[int, list[str]]:
     """Companies with no present employee at all."""
-    from services.companies import present_employees_subquery
+    from services.companies import present_employee_counts
 
-    counts = present_employees_subquery()
-    with_employees = set(
-        db.session.execute(select(counts.c.company_id).where(counts.c.company_id.in_(company_ids))).scalars()
-    )
+    with_employees = present_employee_counts(company_ids)
     return {cid: ["Aucun salarié déclaré"] for cid in company_ids if cid not in with_employees}

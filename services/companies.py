@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, asc, desc, func, not_, or_, select
+from flask import g, has_app_context
+from sqlalchemy import Date, Integer, String, and_, any_, asc, bindparam, case, desc, func, not_, or_, select
+from sqlalchemy.orm import aliased, load_only
 
 from extensions import db
 from models.base import utcnow
@@ -13,7 +16,7 @@ from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLE_LABELS, Compan
 from models.employees import Employee
 from models.users import User
 from services import audit
-from services.access import GRANT_PLANNING, RIGHTS, accessible_companies_query, membership_for
+from services.access import GRANT_PLANNING, RIGHTS, membership_for
 from services.outbox import queue_mail
 
 # The switcher lists at most this many "other" companies; beyond it, a search field appears.
@@ -23,15 +26,6 @@ PAGE_SIZE = 25
 MAX_QUERY_LENGTH = 100
 
 SORTS = {"code", "name", "city", "employees"}
-
-
-def _active_links(user):
-    """Subquery of the user's active memberships (company id, role, grants, linked at)."""
-    return (
-        select(Membership.company_id, Membership.role, Membership.grants, Membership.created_at)
-        .where(Membership.user_id == user.id, Membership.revoked_at.is_(None))
-        .subquery()
-    )
 
 
 def role_has_right(role: str | None, grants: int, right: str | None) -> bool:
@@ -59,28 +53,50 @@ class Reach:
         return role_has_right(self.role, self.grants, right)
 
 
-def _roles_for(user, companies: list[Company]) -> dict[int, tuple[str, int]]:
-    """{company_id: (role, grants)} for `companies`, in one query."""
-    ids = {c.id for c in companies} | {c.parent_id for c in companies if c.parent_id}
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Membership.company_id, Membership.role, Membership.grants).where(
-            Membership.user_id == user.id, Membership.revoked_at.is_(None), Membership.company_id.in_(ids)
-        )
-    ).all()
-    by_id = {r.company_id: (r.role, r.grants) for r in rows}
-    result = {}
-    for c in companies:
-        found = by_id.get(c.id) or by_id.get(c.parent_id)
-        if found:
-            result[c.id] = found
-    return result
+_DIRECT_LINK = aliased(Membership, name="direct_link")
+_PARENT_LINK = aliased(Membership, name="parent_link")
+
+# The lists below run statements built once per process (functools.cache) with bound
+# parameters: building a statement and computing its cache key cost more than running it.
+_USER_ID = "user_id"
+_PATTERN = "pattern"
+_TODAY = "today"
 
 
-def _reaches(user, companies: list[Company]) -> list[Reach]:
-    roles = _roles_for(user, companies)
-    return [Reach(c, *roles[c.id]) for c in companies if c.id in roles]
+def _user_id():
+    return bindparam(_USER_ID, type_=Integer)
+
+
+def _with_roles(query):
+    """`query` (a SELECT starting with Company) plus the role and grants of the user's active
+    links on each company and on its parent (one index lookup each), so that the rows and
+    their roles come in one query. Read the rows with `_reach_of`."""
+    return (
+        query.add_columns(_DIRECT_LINK.role, _DIRECT_LINK.grants, _PARENT_LINK.role, _PARENT_LINK.grants)
+        .outerjoin(_DIRECT_LINK, _link(_DIRECT_LINK, Company.id))
+        .outerjoin(_PARENT_LINK, _link(_PARENT_LINK, Company.parent_id))
+    )
+
+
+def _link(membership, company_id):
+    """ON clause: `membership` is the user's active link on the company `company_id`."""
+    return and_(membership.company_id == company_id, membership.user_id == _user_id(), membership.revoked_at.is_(None))
+
+
+def _listed_columns():
+    """The Company columns the lists show (a fifth of the row, no dates to convert); reading
+    another one raises instead of running one query per row."""
+    return load_only(
+        Company.id, Company.code, Company.name, Company.city, Company.parent_id, Company.active, raiseload=True
+    )
+
+
+def _reach_of(row) -> Reach:
+    """The Reach of a `_with_roles` row: the direct link wins over the parent's."""
+    direct_role, direct_grants, parent_role, parent_grants = row[-4:]
+    if direct_role is not None:
+        return Reach(row[0], direct_role, direct_grants or 0)
+    return Reach(row[0], parent_role, parent_grants or 0)
 
 
 @dataclass
@@ -97,13 +113,13 @@ class SwitcherMenu:
         return self.total > MENU_LIMIT
 
 
-def _search_filter(q: str):
-    pattern = f"%{_escape_like(q.lower())}%"
-    return or_(
-        func.lower(Company.code).like(pattern, escape="\\"),
-        func.lower(Company.name).like(pattern, escape="\\"),
-        func.lower(Company.city).like(pattern, escape="\\"),
-    )
+def _search_filter(dialect: str):
+    """Code, name or town contains the bound `pattern` (see `_params`), whatever the case."""
+    pattern = bindparam(_PATTERN, type_=String)
+    columns = (Company.code, Company.name, Company.city)
+    if dialect != "sqlite":  # SQLite's LIKE ignores case already (ASCII, like its lower())
+        columns = tuple(func.lower(column) for column in columns)
+    return or_(*(column.like(pattern, escape="\\") for column in columns))
 
 
 def _escape_like(value: str) -> str:
@@ -117,48 +133,133 @@ def clean_query(q: str | None) -> str:
 
 
 def switcher_menu(user, active: Company) -> SwitcherMenu:
-    """The switcher's content in a fixed number of queries (4), whatever the count."""
+    """The switcher's content in a fixed number of queries (2), whatever the count."""
     root_id = active.parent_id or active.id
-    # coalesce: NOT (parent_id = x) is NULL, not true, for members without a parent.
-    in_group = or_(Company.id == root_id, func.coalesce(Company.parent_id, 0) == root_id)
-    reachable = accessible_companies_query(user).subquery()
-    total = db.session.execute(select(func.count()).select_from(reachable)).scalar_one()
-    group = list(db.session.execute(accessible_companies_query(user).where(in_group).order_by(Company.code)).scalars())
-    links = _active_links(user)
-    # Recency: when the link giving access (on the company itself or on its parent) was made.
-    linked_at = func.max(links.c.created_at).label("linked_at")
-    others_query = (
-        select(Company, linked_at)
-        .join(links, or_(links.c.company_id == Company.id, links.c.company_id == Company.parent_id))
-        .where(Company.active.is_(True), not_(in_group))
-        .group_by(Company.id)
-        .order_by(desc("linked_at"), Company.code)
-        .limit(MENU_LIMIT)
+    dialect = _dialect()
+    params = _params(user, root_id=root_id)
+    group = [_reach_of(row) for row in db.session.execute(_group_statement(), params)]
+    rows = db.session.execute(_others_statement(dialect), params).all()
+    others = [_reach_of(row) for row in rows]
+    head = next((reach for reach in group if reach.company.id == root_id), None)
+    sites = [reach for reach in group if reach.company.id != root_id]
+    total = len(group) + (rows[0].total if rows else 0)
+    more = max(0, total - len(group) - len(others))
+    return SwitcherMenu(active=active, head=head, sites=sites, others=others, total=total, more=more)
+
+
+@functools.cache
+def _group_statement():
+    """The active company's member and its sites that the user reaches, by code."""
+    root = bindparam("root_id", type_=Integer)
+    query = select(Company).where(Company.active.is_(True), or_(Company.id == root, Company.parent_id == root))
+    query = _with_roles(query.options(_listed_columns()))
+    return query.where(or_(_DIRECT_LINK.role.is_not(None), _PARENT_LINK.role.is_not(None))).order_by(Company.code)
+
+
+@functools.cache
+def _others_statement(dialect: str):
+    """The other reached companies, the most recently linked first (the link giving access:
+    on the company itself or on its member), the first MENU_LIMIT with their count."""
+    direct, parent = aliased(Membership), aliased(Membership)
+    linked_at = case(
+        (direct.created_at.is_(None), parent.created_at),
+        (parent.created_at.is_(None), direct.created_at),
+        (direct.created_at > parent.created_at, direct.created_at),
+        else_=parent.created_at,
     )
-    others = [row[0] for row in db.session.execute(others_query)]
-    reaches = {r.company.id: r for r in _reaches(user, group + others)}
-    head = reaches.get(root_id)
-    sites = [reaches[c.id] for c in group if c.id != root_id and c.id in reaches]
-    other_reaches = [reaches[c.id] for c in others if c.id in reaches]
-    more = max(0, total - len(group) - len(other_reaches))
-    return SwitcherMenu(active=active, head=head, sites=sites, others=other_reaches, total=total, more=more)
+    root = bindparam("root_id", type_=Integer)
+    # coalesce: NOT (parent_id = x) is NULL, not true, for members without a parent.
+    in_group = or_(Company.id == root, func.coalesce(Company.parent_id, 0) == root)
+    reached = (
+        select(Company.id, Company.code, linked_at.label("linked_at"))
+        .outerjoin(direct, _link(direct, Company.id))
+        .outerjoin(parent, _link(parent, Company.parent_id))
+        .where(*_reached(dialect, False), not_(in_group))
+        .cte("others")
+        .prefix_with("MATERIALIZED")
+    )
+    found = (
+        select(reached.c.id, reached.c.code, reached.c.linked_at, func.count().over().label("total"))
+        .order_by(reached.c.linked_at.desc(), reached.c.code)
+        .limit(MENU_LIMIT)
+        .subquery()
+    )
+    query = select(Company, found.c.total).join(found, found.c.id == Company.id).options(_listed_columns())
+    return _with_roles(query).order_by(found.c.linked_at.desc(), found.c.code)
 
 
 def search_companies(user, q: str, limit: int = SEARCH_LIMIT) -> tuple[list[Reach], int]:
     """Reachable companies matching `q` on code, name or town (first `limit`), and the total
-    count. Three queries whatever the number of companies."""
-    query = accessible_companies_query(user)
-    if q:
-        query = query.where(_search_filter(q))
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    companies = list(db.session.execute(query.order_by(Company.code).limit(limit)).scalars())
-    return _reaches(user, companies), total
+    count: ONE query whatever the number of companies (the matches with their total as a
+    window count and the roles)."""
+    rows = db.session.execute(_search_statement(_dialect(), bool(q), limit), _params(user, q)).all()
+    total = rows[0].total if rows else 0
+    return [_reach_of(row) for row in rows], total
+
+
+@functools.cache
+def _search_statement(dialect: str, searching: bool, limit: int):
+    reached = _reached_cte(dialect, searching, Company.code)
+    found = (
+        select(reached.c.id, reached.c.sort_key, func.count().over().label("total"))
+        .order_by(reached.c.sort_key)
+        .limit(limit)
+        .subquery()
+    )
+    query = select(Company, found.c.total).join(found, found.c.id == Company.id).options(_listed_columns())
+    return _with_roles(query).order_by(found.c.sort_key)
+
+
+def _dialect() -> str:
+    return db.engine.dialect.name
+
+
+def _in(dialect: str, column, ids):
+    """`column IN (ids)` for a sub-select of ids. On PostgreSQL, column = ANY(ARRAY(ids)): it
+    computes the ids once, then reads the rows by index; with IN (sub-select) it chose a hash
+    or merge join reading every company (it expects a few hundred index lookups to cost more
+    than that scan)."""
+    if dialect == "postgresql":
+        return column == any_(func.array(ids.scalar_subquery()))
+    return column.in_(ids)
+
+
+def _reached_ids(dialect: str):
+    """SELECT of the ids of the companies the user's active links reach: each linked company
+    and, for a member, its sites (active or not; callers filter)."""
+    direct = select(Membership.company_id).where(Membership.user_id == _user_id(), Membership.revoked_at.is_(None))
+    sites = select(Company.id).where(_in(dialect, Company.parent_id, direct))
+    return direct.union_all(sites)  # duplicates are harmless in IN / ANY
+
+
+def _params(user, q: str = "", **extra) -> dict:
+    """The bound values of the statements below."""
+    pattern = f"%{_escape_like(q.lower())}%" if q else None
+    return {_USER_ID: user.id, _PATTERN: pattern, _TODAY: date.today(), **extra}
+
+
+def _reached(dialect: str, searching: bool) -> list:
+    """WHERE conditions: the active reached companies, matching the search."""
+    conditions = [_in(dialect, Company.id, _reached_ids(dialect)), Company.active.is_(True)]
+    if searching:
+        conditions.append(_search_filter(dialect))
+    return conditions
+
+
+def _reached_cte(dialect: str, searching: bool, sort_key):
+    """The active reached companies matching the search: (id, code, sort_key), looked up by
+    primary key. MATERIALIZED so that PostgreSQL sorts these few rows instead of walking the
+    whole code index in order (a page far down the list read every company)."""
+    return (
+        select(Company.id, Company.code, sort_key.label("sort_key"))
+        .where(*_reached(dialect, searching))
+        .cte("reached")
+        .prefix_with("MATERIALIZED")
+    )
 
 
 def count_reachable(user) -> int:
-    return db.session.execute(
-        select(func.count()).select_from(accessible_companies_query(user).subquery())
-    ).scalar_one()
+    return db.session.execute(_count_statement(_dialect(), False), _params(user)).scalar_one()
 
 
 @dataclass
@@ -179,53 +280,108 @@ class Overview:
     q: str
 
 
-def present_employees_subquery():
-    today = date.today()
+def _present():
+    """Employees still in the company on the bound `today` (the (company_id, exit_date) index)."""
+    today = bindparam(_TODAY, type_=Date)
+    return or_(Employee.exit_date.is_(None), Employee.exit_date >= today)
+
+
+def present_employees_count(company_id):
+    """Correlated count of the present employees of the company `company_id` refers to."""
+    # count(*), not count(id): the (company_id, exit_date) index answers alone (index-only).
+    return select(func.count()).where(Employee.company_id == company_id, _present()).scalar_subquery()
+
+
+_KNOWN_COUNTS = "companies_present_employees"
+
+
+def present_employee_counts(company_ids: list[int]) -> dict[int, int]:
+    """{company_id: present employees} for these companies only (absent: none), one query;
+    none while the overview lends the counts its page just read (see `overview`)."""
+    if not company_ids:
+        return {}
+    known = g.get(_KNOWN_COUNTS) if has_app_context() else None
+    if known is not None and all(cid in known for cid in company_ids):
+        return {cid: known[cid] for cid in company_ids if known[cid]}
+    rows = db.session.execute(_present_counts_statement(), {"company_ids": company_ids, _TODAY: date.today()})
+    return dict(rows.tuples().all())
+
+
+@functools.cache
+def _present_counts_statement():
     return (
-        select(Employee.company_id, func.count(Employee.id).label("n"))
-        .where(or_(Employee.exit_date.is_(None), Employee.exit_date >= today))
+        select(Employee.company_id, func.count())
+        .where(Employee.company_id.in_(bindparam("company_ids", type_=Integer, expanding=True)), _present())
         .group_by(Employee.company_id)
-        .subquery()
     )
 
 
 def overview(user, *, q: str = "", sort: str = "code", order: str = "asc", page: int = 1) -> Overview:
-    """One page of "Mes entreprises": a fixed number of queries whatever the count."""
+    """One page of "Mes entreprises": a fixed number of queries whatever the count (the
+    page with its total, the "À traiter" providers; one more for a page past the end)."""
     from services import attention
 
     sort = sort if sort in SORTS else "code"
     order = order if order in ("asc", "desc") else "asc"
-    base = accessible_companies_query(user)
-    if q:
-        base = base.where(_search_filter(q))
-    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    dialect = _dialect()
+
+    def page_rows(page: int) -> list:
+        statement = _overview_statement(dialect, bool(q), sort, order)
+        return db.session.execute(statement, _params(user, q, offset=(page - 1) * PAGE_SIZE)).all()
+
+    page = max(1, page)
+    rows = page_rows(page)
+    if rows:
+        total = rows[0].total
+    elif page > 1:  # past the last page (a stale link): show the last one
+        total = db.session.execute(_count_statement(dialect, bool(q)), _params(user, q)).scalar_one()
+        page = max(1, -(-total // PAGE_SIZE))
+        rows = page_rows(page) if total else []
+    else:
+        total = 0
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, page), pages)
-    counts = present_employees_subquery()
-    employees = func.coalesce(counts.c.n, 0).label("employees")
+    # The "À traiter" providers: the employee counts of this page are already known.
+    setattr(g, _KNOWN_COUNTS, {row[0].id: row.employees for row in rows})
+    try:
+        flags = attention.labels_for([row[0].id for row in rows])
+    finally:
+        g.pop(_KNOWN_COUNTS, None)
+    result = [OverviewRow(_reach_of(row), row.employees, flags.get(row[0].id, [])) for row in rows]
+    return Overview(rows=result, total=total, page=page, pages=pages, sort=sort, order=order, q=q)
+
+
+@functools.cache
+def _overview_statement(dialect: str, searching: bool, sort: str, order: str):
+    """The page's ids with the total (window count) first, over the reached companies only
+    (employees are counted over them only when sorting by that count); then the page's rows
+    with their employee count and role: 25 index lookups, never a count over the whole
+    employees table."""
     column = {
         "code": Company.code,
         "name": func.lower(Company.name),
         "city": func.lower(Company.city),
-        "employees": employees,
+        "employees": present_employees_count(Company.id),
     }[sort]
     direction = asc if order == "asc" else desc
-    rows = db.session.execute(
-        base.add_columns(employees)
-        .outerjoin(counts, counts.c.company_id == Company.id)
-        .order_by(direction(column), Company.code)
+    reached = _reached_cte(dialect, searching, column)
+    page_ids = (
+        select(reached.c.id, reached.c.sort_key, reached.c.code, func.count().over().label("total"))
+        .order_by(direction(reached.c.sort_key), reached.c.code)
         .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    companies = [r[0] for r in rows]
-    roles = _roles_for(user, companies)
-    flags = attention.labels_for([c.id for c in companies])
-    result = [
-        OverviewRow(Reach(c, *roles[c.id]), n, flags.get(c.id, []))
-        for c, n in ((r[0], r[1]) for r in rows)
-        if c.id in roles
-    ]
-    return Overview(rows=result, total=total, page=page, pages=pages, sort=sort, order=order, q=q)
+        .offset(bindparam("offset", type_=Integer))
+        .subquery()
+    )
+    query = (
+        select(Company, present_employees_count(Company.id).label("employees"), page_ids.c.total)
+        .join(page_ids, page_ids.c.id == Company.id)
+        .options(_listed_columns())
+    )
+    return _with_roles(query).order_by(direction(page_ids.c.sort_key), page_ids.c.code)
+
+
+@functools.cache
+def _count_statement(dialect: str, searching: bool):
+    return select(func.count(Company.id)).where(*_reached(dialect, searching))
 
 
 # --------------------------------------------------------------------------- linking

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from blueprints import navigation
 from blueprints.navigation import Rubrique
 from extensions import db
-from models import AuditEvent, Membership, OutboxMessage
+from models import AuditEvent, Company, Membership, OutboxMessage
 from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT
 from services import attention
@@ -208,7 +208,7 @@ def test_switcher_queries_run_only_in_the_menu_fragment(client, member_group, ap
     with app.test_request_context(), count_queries() as menu_queries:
         switcher_menu(user, parent)
     db.session.rollback()
-    assert len(menu_queries) >= 4
+    assert len(menu_queries) >= 2  # the member and its sites, the other companies
     login(client, user)
     client.get("/entreprises/00010/")
     with count_queries() as page:
@@ -498,6 +498,64 @@ def test_overview_query_count_is_fixed(client):
     with count_queries() as queries:
         assert client.get("/mes-entreprises?tri=employees&page=5").status_code == 200
     assert len(queries) <= 10
+
+
+def _row(html: str, code: str) -> str:
+    return html.split(f'href="/entreprises/{code}/"')[1].split("</tr>")[0]
+
+
+def test_overview_and_search_reach_sites_active_companies_and_live_links_only(client, member_group):
+    """Sites come through the member's link; a direct link on a site gives its own role;
+    inactive companies and revoked links are left out, in the list and in the search."""
+    parent, other, user = member_group
+    site = db.session.execute(select(Company).where(Company.code == "00010-5")).scalar_one()
+    make_membership(user, site, ROLE_ACCOUNTANT)
+    make_membership(user, make_company("00030", name="Fermée", active=False))
+    make_membership(user, make_company("00040", name="Ancienne"), revoked_at=utcnow())
+    db.session.commit()
+    login(client, user)
+    html = client.get("/mes-entreprises").get_data(as_text=True)
+    assert "3 entreprises" in html
+    assert "Employeur" in _row(html, "00010-2") and "Tiers déclarant" in _row(html, "00010-5")
+    assert "00020" not in html and "00030" not in html and "00040" not in html
+    html = client.get("/entreprises/00010/changer/recherche?q=0", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert html.count("<li>") == 3 and "00030" not in html and "00040" not in html
+
+
+def test_overview_sort_by_employees_and_a_page_past_the_end(client):
+    user = _accountant_with(30)
+    companies = {c.code: c for c in db.session.execute(select(Company)).scalars()}
+    for _ in range(3):
+        make_employee(companies["30003"])
+    make_employee(companies["30003"], exit_date=date(2020, 1, 1))
+    make_employee(companies["30007"])
+    db.session.commit()
+    login(client, user)
+    html = client.get("/mes-entreprises?tri=employees&ordre=desc").get_data(as_text=True)
+    assert html.index("Client 003") < html.index("Client 007") < html.index("Client 000")
+    assert ">3<" in _row(html, "30003") and "Rien à signaler" in _row(html, "30003")
+    assert "Aucun salarié déclaré" in _row(html, "30000")
+    with count_queries() as past:
+        html = client.get("/mes-entreprises?page=99").get_data(as_text=True)
+    assert "Page 2 sur 2" in html and "Client 029" in html and "Client 010" not in html
+    with count_queries() as queries:
+        client.get("/mes-entreprises?page=2")
+    assert len(past) == len(queries) + 2  # the count, then the last page
+
+
+def test_overview_attention_uses_the_page_counts(client, member_group):
+    """ "Aucun salarié déclaré" comes from the counts the page read: no second employee query."""
+    parent, other, user = member_group
+    make_membership(user, other)
+    make_employee(parent)
+    db.session.commit()
+    login(client, user)
+    client.get("/mes-entreprises")
+    with count_queries() as queries:
+        html = client.get("/mes-entreprises").get_data(as_text=True)
+    assert "Rien à signaler" in _row(html, "00010") and "Aucun salarié déclaré" in _row(html, "00020")
+    assert not [s for s in queries if "GROUP BY employees.company_id" in s]
+    assert attention.labels_for([other.id]) == {other.id: ["Aucun salarié déclaré"]}  # outside the page
 
 
 def test_attention_registry_accepts_providers():

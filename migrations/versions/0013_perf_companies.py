@@ -1,7 +1,7 @@
 """Memberships: an index for "the companies this user's active links reach".
 
 Revision ID: 0013_perf_companies
-Revises: 0012_service_ops
+Revises: 0013_perf_billing
 Create Date: 2026-11-27 03:30:00
 
 Issue #10: "Mes entreprises" and the switcher's search start from the user's active
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_perf_companies'
-down_revision = '0012_service_ops'
+down_revision = '0013_perf_billing'
 branch_labels = None
 depends_on = None
 

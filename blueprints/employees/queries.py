@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 
 from extensions import db
 from models.companies import Company
-from models.employees import CATEGORIES, Employee, EmployeeChange
+from models.employees import CATEGORIES, Employee, EmployeeChange, fold_search
 from services.follow_up import (
     BADGE_CLASSES,
     BADGE_OK,
@@ -24,7 +24,7 @@ from services.follow_up import (
     visit_status_badge,
 )
 
-PER_PAGE = 50
+PER_PAGE = 25
 # "Prochaine visite" sort and "Visites à prévoir" compute the follow-up rules in Python: at
 # most this many matching employees (in name order) are considered (docs/EMPLOYEES.md).
 COMPUTED_LIMIT = 5000
@@ -201,16 +201,10 @@ def filtered_query(company: Company, sites: list[Company], params: ListParams, d
         query = query.where(Employee.exit_date < day)
     if params.category:
         query = query.where(Employee.category == params.category)
-    for word in params.q.split()[:5]:
-        pattern = f"%{_escape_like(word.lower())}%"
-        query = query.where(
-            or_(
-                func.lower(Employee.birth_name).like(pattern, escape="\\"),
-                func.lower(Employee.usage_name).like(pattern, escape="\\"),
-                func.lower(Employee.first_names).like(pattern, escape="\\"),
-                func.lower(Employee.job_title).like(pattern, escape="\\"),
-            )
-        )
+    # Each word, folded like `search_text` (accents and case ignored), anywhere in the birth
+    # name, usage name, first names or job: one LIKE on one column of the name index.
+    for word in fold_search(params.q).split()[:5]:
+        query = query.where(Employee.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
     return query
 
 
@@ -275,20 +269,104 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
         page = min(params.page, pages)
         chunk = computed[(page - 1) * PER_PAGE : page * PER_PAGE]
         page_ids = [r[0] for _, r in chunk]
-        employees = {
-            e.id: e for e in db.session.execute(select(Employee).where(Employee.id.in_(page_ids or [-1]))).scalars()
+        loaded = {
+            row.employee.id: row.employee
+            for row in page_rows(select(Employee.id).where(Employee.id.in_(page_ids or [-1])), name_order(), day)[0]
         }
-        rows = [Row(employees[r[0]], fu) for fu, r in chunk if r[0] in employees]
+        rows = [Row(loaded[r[0]], fu) for fu, r in chunk if r[0] in loaded]
         return ListResult(rows, total, page, pages, truncated)
 
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(params.page, pages)
     order = (Employee.entry_date.desc(), Employee.id.desc()) if params.sort == "entree" else name_order()
-    employees = db.session.execute(query.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars().all()
-    visits = visits_by_employee(e.id for e in employees)
-    rows = [Row(e, follow_up_of(e, visits.get(e.id), day)) for e in employees]
+    # A search reads every match anyway (the LIKE has no index range), so the page's ids carry
+    # the count of all matches (a window): one pass instead of a count and a page. Without a
+    # search, the page stops at LIMIT in index order and the count reads the name index only.
+    counted = bool(params.q)
+    ids = query.with_only_columns(Employee.id, *([func.count().over().label("total")] if counted else []))
+    ids = ids.order_by(*order).limit(PER_PAGE)
+
+    page = params.page
+    rows, total = page_rows(ids.offset((page - 1) * PER_PAGE), order, day)
+    if total is None and counted and page == 1:
+        total = 0  # a search without any match
+    elif total is None:  # no search, or a page past the end
+        total = db.session.execute(query.with_only_columns(func.count(Employee.id)).order_by(None)).scalar_one()
+    pages = max(1, -(-total // PER_PAGE))
+    if page > pages:  # a page past the end (an old link): the last one
+        page = pages
+        rows, _ = page_rows(ids.offset((page - 1) * PER_PAGE), order, day)
     return ListResult(rows, total, page, pages)
+
+
+@dataclass(slots=True)
+class ListEmployee:
+    """The columns of an employee a list row shows and its follow-up needs (duck-types the
+    Employee attributes used by _row.html and facts_of); read as plain columns, no ORM object."""
+
+    id: int
+    company_id: int
+    birth_name: str
+    usage_name: str | None
+    first_names: str
+    job_title: str
+    category: str
+    birth_date: date
+    entry_date: date
+    exit_date: date | None
+    apprentice: bool
+    night_work: bool
+
+    @property
+    def display_name(self) -> str:
+        return f"{(self.usage_name or self.birth_name).upper()} {self.first_names}"
+
+
+ROW_COLUMNS = (
+    Employee.id,
+    Employee.company_id,
+    Employee.birth_name,
+    Employee.usage_name,
+    Employee.first_names,
+    Employee.job_title,
+    Employee.category,
+    Employee.birth_date,
+    Employee.entry_date,
+    Employee.exit_date,
+    Employee.apprentice,
+    Employee.night_work,
+)
+
+
+def page_rows(ids, order, day: date) -> tuple[list[Row], int | None]:
+    """The rows of the employees selected by `ids` (a select of `id`, and maybe `total`,
+    LIMITed), in `order`, with their done visits, in one statement (the employees left-joined
+    to their done visits); each row's follow-up is computed by the rules, for these rows only.
+    Returns (rows, the `total` column of `ids` if any and if a row came back, else None)."""
+    from models.planning import Visit
+
+    page = ids.subquery("page")
+    counted = "total" in page.c
+    statement = (
+        select(*ROW_COLUMNS, Visit.starts_at, Visit.visit_type, *([page.c.total] if counted else []))
+        .join(page, page.c.id == Employee.id)
+        .outerjoin(Visit, (Visit.employee_id == Employee.id) & (Visit.status == DONE_STATUS))
+        .order_by(*order)
+    )
+    employees: dict[int, ListEmployee] = {}
+    done: dict[int, dict] = {}
+    total = None
+    n = len(ROW_COLUMNS)
+    for values in db.session.execute(statement):
+        employee_id = values[0]
+        if employee_id not in employees:
+            employees[employee_id] = ListEmployee(*values[:n])
+        starts_at, kind = values[n], values[n + 1]
+        if starts_at is not None:
+            done.setdefault(employee_id, {"done": []})["done"].append(
+                PastVisit(starts_at.astimezone(PARIS).date(), RULE_TYPES.get(kind, kind))
+            )
+        if counted:
+            total = values[n + 2]
+    return [Row(e, follow_up_of(e, done.get(e.id), day)) for e in employees.values()], total
 
 
 @dataclass

@@ -277,21 +277,22 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
         return ListResult(rows, total, page, pages, truncated)
 
     order = (Employee.entry_date.desc(), Employee.id.desc()) if params.sort == "entree" else name_order()
-    # A search reads every match anyway (the LIKE has no index range), so the page's ids carry
-    # the count of all matches (a window): one pass instead of a count and a page. Without a
-    # search, the page stops at LIMIT in index order and the count reads the name index only.
-    counted = bool(params.q)
-    ids = query.with_only_columns(Employee.id, *([func.count().over().label("total")] if counted else []))
-    ids = ids.order_by(*order).limit(PER_PAGE)
+    # The page's ids carry the count of all matches, so the page, its visits and the count are
+    # one statement. A search reads every match anyway (the LIKE has no index range): a window
+    # counts them in the same pass. Without a search, the page stops at LIMIT in index order and
+    # the count is a scalar subquery (evaluated once) that reads the name index only.
+    count = query.with_only_columns(func.count(Employee.id)).order_by(None)
+    total_column = func.count().over() if params.q else count.scalar_subquery()
+    ids = query.with_only_columns(Employee.id, total_column.label("total")).order_by(*order).limit(PER_PAGE)
 
     page = params.page
     rows, total = page_rows(ids.offset((page - 1) * PER_PAGE), order, day)
-    if total is None and counted and page == 1:
-        total = 0  # a search without any match
-    elif total is None:  # no search, or a page past the end
-        total = db.session.execute(query.with_only_columns(func.count(Employee.id)).order_by(None)).scalar_one()
+    if total is None and page == 1:
+        total = 0  # nothing matches
+    elif total is None:  # a page past the end (an old link): count, then show the last page
+        total = db.session.execute(count).scalar_one()
     pages = max(1, -(-total // PER_PAGE))
-    if page > pages:  # a page past the end (an old link): the last one
+    if page > pages:
         page = pages
         rows, _ = page_rows(ids.offset((page - 1) * PER_PAGE), order, day)
     return ListResult(rows, total, page, pages)

@@ -398,6 +398,7 @@ def test_employees_csv_import_applies_all_lines(client, employer):
         ("LE BIHAN", "SIA", True),
     ]
     assert employees[1].nir_hash == crypto.nir_hash(NIR)
+    assert all(e.search_text.startswith(e.birth_name.lower()) for e in employees)  # the search finds them
     kinds = set(db.session.execute(select(EmployeeChange.kind)).scalars())
     assert kinds == {"import"}
 

@@ -181,9 +181,12 @@ def sites_of(company: Company) -> list[Company]:
     """The sites shown in the filter (a member's sites); none for a site itself."""
     if company.is_site:
         return []
-    return list(
-        db.session.execute(select(Company).where(Company.parent_id == company.id).order_by(Company.code)).scalars()
-    )
+    return list(db.session.execute(_sites_statement(), {"parent_id": company.id}).scalars())
+
+
+@lru_cache(maxsize=1)
+def _sites_statement():
+    return select(Company).where(Company.parent_id == bindparam("parent_id")).order_by(Company.code)
 
 
 def _escape_like(text: str) -> str:

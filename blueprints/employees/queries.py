@@ -397,7 +397,8 @@ def page_rows(statement, values: dict | None, day: date) -> tuple[list[Row], int
     total = None
     n = len(ROW_COLUMNS)
     counted = len(statement.selected_columns) > n + 2
-    for values_ in db.session.execute(statement, values):
+    # Plain columns: run on the session's connection (Core), without the ORM execution layer.
+    for values_ in db.session.connection().execute(statement, values):
         employee_id = values_[0]
         if employee_id not in employees:
             employees[employee_id] = ListEmployee(*values_[:n])

@@ -535,6 +535,8 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
         rest = sorted(rng.choice(others) for _ in range(n_employees - BIG_COMPANY_EMPLOYEES))
         employee_company = [1] * BIG_COMPANY_EMPLOYEES + rest
 
+        from models.employees import fold_search  # the ORM fills search_text; these raw rows need it too
+
         def employees():
             f = w.flag(False)
             for eid, cid in enumerate(employee_company, start=1):
@@ -542,18 +544,23 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                 left = rng.random() < 0.1
                 entry = anchor - timedelta(days=rng.randint(30, 9000))
                 exit_date = anchor - timedelta(days=rng.randint(1, 25)) if left else None
+                # (drawn in the same order as before search_text existed: the same data set)
+                surname, first = rng.choice(SURNAMES).upper(), rng.choice(FIRST_NAMES)
+                birth = date(1960, 1, 1) + timedelta(days=rng.randint(0, 16000))
+                nature = "01" if rng.random() < 0.8 else "02"
+                job = rng.choice(JOBS)
                 yield (
                     eid,
                     cid,
-                    rng.choice(SURNAMES).upper(),
-                    rng.choice(FIRST_NAMES),
+                    surname,
+                    first,
                     "F" if eid % 2 else "M",
-                    w.day(date(1960, 1, 1) + timedelta(days=rng.randint(0, 16000))),
+                    w.day(birth),
                     w.day(entry),
-                    "01" if rng.random() < 0.8 else "02",
+                    nature,
                     f,
                     f,
-                    rng.choice(JOBS),
+                    job,
                     '["amiante"]' if sir else "[]",
                     f,
                     f,
@@ -562,6 +569,7 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                     "Démission" if left else None,
                     now_ts,
                     now_ts,
+                    fold_search(f"{surname} {first} {job}"),
                 )
 
         step(
@@ -588,6 +596,7 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                     "exit_reason",
                     "created_at",
                     "updated_at",
+                    "search_text",
                 ],
                 employees(),
             ),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -48,6 +49,19 @@ SIR_RISKS = {
 
 SEX_LABELS = {"M": "Homme", "F": "Femme"}
 
+SEARCH_TEXT_LENGTH = 500
+# Letters NFKD does not decompose.
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
+
+
+def fold_search(text: str | None) -> str:
+    """`text` without accents, in lower case, spaces collapsed: "Hélène  CŒUR" -> "helene coeur".
+
+    The same folding on both sides of the employee search (the stored `search_text` and the
+    words typed), so the search ignores case and accents on SQLite and PostgreSQL alike."""
+    text = unicodedata.normalize("NFKD", (text or "").translate(_LIGATURES))
+    return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).lower().split())
+
 
 class Employee(db.Model):
     __tablename__ = "employees"
@@ -79,11 +93,18 @@ class Employee(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Birth name, usage name, first names and job, folded (fold_search): what "Rechercher"
+    # matches. Kept by the ORM events below on every insert and update (bench/generate.py,
+    # which writes rows without the ORM, fills it with the same function).
+    search_text: Mapped[str] = mapped_column(String(SEARCH_TEXT_LENGTH), default="", server_default="")
 
     company = relationship("Company")
 
     __table_args__ = (
-        Index("ix_employees_company_name", "company_id", "birth_name", "first_names"),
+        # The list's name order (birth name, first names, id), then what its default filter
+        # (present employees) and the search read: a page and the count of one company are
+        # read from this index alone (no table rows) on SQLite and PostgreSQL.
+        Index("ix_employees_company_name", "company_id", "birth_name", "first_names", "id", "exit_date", "search_text"),
         Index("ix_employees_company_entry", "company_id", "entry_date"),
         Index("ix_employees_company_exit", "company_id", "exit_date"),
         # The declaration review's aggregate (services.billing.review_declaration): every
@@ -114,6 +135,17 @@ class Employee(db.Model):
     @property
     def contract_label(self) -> str:
         return CONTRACT_NATURES.get(self.contract_nature, self.contract_nature)
+
+
+def search_text_of(employee) -> str:
+    parts = (employee.birth_name, employee.usage_name, employee.first_names, employee.job_title)
+    return fold_search(" ".join(p for p in parts if p))[:SEARCH_TEXT_LENGTH]
+
+
+@event.listens_for(Employee, "before_insert")
+@event.listens_for(Employee, "before_update")
+def _keep_search_text(mapper, connection, employee) -> None:
+    employee.search_text = search_text_of(employee)
 
 
 class EmployeeChange(db.Model):

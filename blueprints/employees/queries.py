@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Date, bindparam, func, or_, select
 
 from extensions import db
 from models.companies import Company
-from models.employees import CATEGORIES, Employee, EmployeeChange
+from models.employees import CATEGORIES, Employee, EmployeeChange, fold_search
 from services.follow_up import (
     BADGE_CLASSES,
     BADGE_OK,
@@ -24,7 +25,7 @@ from services.follow_up import (
     visit_status_badge,
 )
 
-PER_PAGE = 50
+PER_PAGE = 25
 # "Prochaine visite" sort and "Visites à prévoir" compute the follow-up rules in Python: at
 # most this many matching employees (in name order) are considered (docs/EMPLOYEES.md).
 COMPUTED_LIMIT = 5000
@@ -180,38 +181,52 @@ def sites_of(company: Company) -> list[Company]:
     """The sites shown in the filter (a member's sites); none for a site itself."""
     if company.is_site:
         return []
-    return list(
-        db.session.execute(select(Company).where(Company.parent_id == company.id).order_by(Company.code)).scalars()
-    )
+    return list(db.session.execute(_sites_statement(), {"parent_id": company.id}).scalars())
+
+
+@lru_cache(maxsize=1)
+def _sites_statement():
+    return select(Company).where(Company.parent_id == bindparam("parent_id")).order_by(Company.code)
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered_query(company: Company, sites: list[Company], params: ListParams, day: date):
+def _criteria(status: str, category: bool, words: int) -> list:
+    """The list's WHERE clauses for one shape of the filters, with bind parameters: the same
+    shape gives the same statement, built once (see _page_statement); values in _values()."""
+    clauses = [Employee.company_id.in_(bindparam("company_ids", expanding=True))]
+    if status == "presents":
+        clauses.append(or_(Employee.exit_date.is_(None), Employee.exit_date >= bindparam("day", type_=Date)))
+    elif status == "sortis":
+        clauses.append(Employee.exit_date < bindparam("day", type_=Date))
+    if category:
+        clauses.append(Employee.category == bindparam("category"))
+    # Each word, folded like `search_text` (accents and case ignored), anywhere in the birth
+    # name, usage name, first names or job: one LIKE on one column of the name index.
+    clauses.extend(Employee.search_text.like(bindparam(f"word{i}"), escape="\\") for i in range(words))
+    return clauses
+
+
+def _shape_and_values(company: Company, sites: list[Company], params: ListParams, day: date):
     ids = [company.id, *(s.id for s in sites)]
     if params.site:
         chosen = [c.id for c in [company, *sites] if c.code == params.site]
         ids = chosen or [-1]
-    query = select(Employee).where(Employee.company_id.in_(ids))
-    if params.status == "presents":
-        query = query.where(or_(Employee.exit_date.is_(None), Employee.exit_date >= day))
-    elif params.status == "sortis":
-        query = query.where(Employee.exit_date < day)
+    words = fold_search(params.q).split()[:5]
+    values = {"company_ids": ids}
+    if params.status in ("presents", "sortis"):
+        values["day"] = day
     if params.category:
-        query = query.where(Employee.category == params.category)
-    for word in params.q.split()[:5]:
-        pattern = f"%{_escape_like(word.lower())}%"
-        query = query.where(
-            or_(
-                func.lower(Employee.birth_name).like(pattern, escape="\\"),
-                func.lower(Employee.usage_name).like(pattern, escape="\\"),
-                func.lower(Employee.first_names).like(pattern, escape="\\"),
-                func.lower(Employee.job_title).like(pattern, escape="\\"),
-            )
-        )
-    return query
+        values["category"] = params.category
+    values.update({f"word{i}": f"%{_escape_like(word)}%" for i, word in enumerate(words)})
+    return (params.status, bool(params.category), len(words)), values
+
+
+def filtered_query(company: Company, sites: list[Company], params: ListParams, day: date):
+    shape, values = _shape_and_values(company, sites, params, day)
+    return select(Employee).where(*_criteria(*shape)).params(values)
 
 
 def name_order():
@@ -236,9 +251,10 @@ class ListResult:
 
 
 def list_employees(company: Company, sites: list[Company], params: ListParams, day: date) -> ListResult:
-    """The page of rows, the count and each row's follow-up, in four queries at most."""
-    query = filtered_query(company, sites, params, day)
+    """The page of rows, the count and each row's follow-up: one statement (three queries at most
+    for the next-visit sort and "visites à prévoir")."""
     if params.sort == "visite" or params.due_only:
+        query = filtered_query(company, sites, params, day)
         # The due date is computed by the rules in Python: compute it for every matching
         # employee from their facts (one query) and their visits (one query), then load the page.
         facts_rows = db.session.execute(
@@ -275,20 +291,125 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
         page = min(params.page, pages)
         chunk = computed[(page - 1) * PER_PAGE : page * PER_PAGE]
         page_ids = [r[0] for _, r in chunk]
-        employees = {
-            e.id: e for e in db.session.execute(select(Employee).where(Employee.id.in_(page_ids or [-1]))).scalars()
-        }
-        rows = [Row(employees[r[0]], fu) for fu, r in chunk if r[0] in employees]
+        ids = select(Employee.id).where(Employee.id.in_(page_ids or [-1]))
+        loaded = {row.employee.id: row.employee for row in page_rows(_rows_statement(ids, name_order()), None, day)[0]}
+        rows = [Row(loaded[r[0]], fu) for fu, r in chunk if r[0] in loaded]
         return ListResult(rows, total, page, pages, truncated)
 
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    shape, values = _shape_and_values(company, sites, params, day)
+    statement = _page_statement(*shape, params.sort == "entree")
+    page = params.page
+    rows, total = page_rows(statement, {**values, "offset": (page - 1) * PER_PAGE}, day)
+    if total is None and page == 1:
+        total = 0  # nothing matches
+    elif total is None:  # a page past the end (an old link): count, then show the last page
+        count = filtered_query(company, sites, params, day).with_only_columns(func.count(Employee.id))
+        total = db.session.execute(count).scalar_one()
     pages = max(1, -(-total // PER_PAGE))
-    page = min(params.page, pages)
-    order = (Employee.entry_date.desc(), Employee.id.desc()) if params.sort == "entree" else name_order()
-    employees = db.session.execute(query.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).scalars().all()
-    visits = visits_by_employee(e.id for e in employees)
-    rows = [Row(e, follow_up_of(e, visits.get(e.id), day)) for e in employees]
+    if page > pages:
+        page = pages
+        rows, _ = page_rows(statement, {**values, "offset": (page - 1) * PER_PAGE}, day)
     return ListResult(rows, total, page, pages)
+
+
+@dataclass(slots=True)
+class ListEmployee:
+    """The columns of an employee a list row shows and its follow-up needs (duck-types the
+    Employee attributes used by _row.html and facts_of); read as plain columns, no ORM object."""
+
+    id: int
+    company_id: int
+    birth_name: str
+    usage_name: str | None
+    first_names: str
+    job_title: str
+    category: str
+    birth_date: date
+    entry_date: date
+    exit_date: date | None
+    apprentice: bool
+    night_work: bool
+
+    @property
+    def display_name(self) -> str:
+        return f"{(self.usage_name or self.birth_name).upper()} {self.first_names}"
+
+
+ROW_COLUMNS = (
+    Employee.id,
+    Employee.company_id,
+    Employee.birth_name,
+    Employee.usage_name,
+    Employee.first_names,
+    Employee.job_title,
+    Employee.category,
+    Employee.birth_date,
+    Employee.entry_date,
+    Employee.exit_date,
+    Employee.apprentice,
+    Employee.night_work,
+)
+
+
+def _rows_statement(ids, order):
+    """The employees selected by `ids` (a select of `id` and maybe `total`, LIMITed), in
+    `order`, left-joined to their done visits: the page, its visits (and the count) at once."""
+    from models.planning import Visit
+
+    page = ids.subquery("page")
+    return (
+        select(*ROW_COLUMNS, Visit.starts_at, Visit.visit_type, *([page.c.total] if "total" in page.c else []))
+        .join(page, page.c.id == Employee.id)
+        .outerjoin(Visit, (Visit.employee_id == Employee.id) & (Visit.status == DONE_STATUS))
+        .order_by(*order)
+    )
+
+
+@lru_cache(maxsize=128)
+def _page_statement(status: str, category: bool, words: int, by_entry: bool):
+    """The list statement of one shape of filters, built once per process (values are bind
+    parameters): building and hashing this statement on each request cost as much as running it.
+
+    The page's ids carry the count of all matches, so the page, its visits and the count are
+    one statement. A search reads every match anyway (the LIKE has no index range): a window
+    counts them in the same pass. Without a search the page stops at LIMIT in index order and
+    the count is a scalar subquery (evaluated once) that reads the name index only."""
+    order = (Employee.entry_date.desc(), Employee.id.desc()) if by_entry else name_order()
+    if words:
+        total = func.count().over()
+    else:
+        total = select(func.count(Employee.id)).where(*_criteria(status, category, words)).scalar_subquery()
+    ids = (
+        select(Employee.id, total.label("total"))
+        .where(*_criteria(status, category, words))
+        .order_by(*order)
+        .limit(PER_PAGE)
+        .offset(bindparam("offset"))
+    )
+    return _rows_statement(ids, order)
+
+
+def page_rows(statement, values: dict | None, day: date) -> tuple[list[Row], int | None]:
+    """Run a _rows_statement: the rows with each one's follow-up computed by the rules (for
+    these rows only), and the `total` column if the statement has one and a row came back."""
+    employees: dict[int, ListEmployee] = {}
+    done: dict[int, dict] = {}
+    total = None
+    n = len(ROW_COLUMNS)
+    counted = len(statement.selected_columns) > n + 2
+    # Plain columns: run on the session's connection (Core), without the ORM execution layer.
+    for values_ in db.session.connection().execute(statement, values):
+        employee_id = values_[0]
+        if employee_id not in employees:
+            employees[employee_id] = ListEmployee(*values_[:n])
+        starts_at, kind = values_[n], values_[n + 1]
+        if starts_at is not None:
+            done.setdefault(employee_id, {"done": []})["done"].append(
+                PastVisit(starts_at.astimezone(PARIS).date(), RULE_TYPES.get(kind, kind))
+            )
+        if counted:
+            total = values_[n + 2]
+    return [Row(e, follow_up_of(e, done.get(e.id), day)) for e in employees.values()], total
 
 
 @dataclass

@@ -156,3 +156,33 @@ def test_employees_list_fits_360px(mobile_page, live_server):
     mobile_page.goto("/entreprises/00010/salaries/")
     assert mobile_page.evaluate("document.documentElement.scrollWidth") <= 360
     page_checks(mobile_page, context="on the list at 360 px")
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_employees_pages_of_25_and_accent_blind_search(request, live_server, javascript):
+    """25 rows per page, "Page suivante" with htmx (the URL follows) and as a plain link; the
+    search ignores accents and case (docs/EMPLOYEES.md)."""
+    page = request.getfixturevalue("page" if javascript else "page_nojs")
+    company = make_company("00010")
+    for i in range(30):
+        make_employee(company, birth_name=f"Nom{i:02d}", first_names="Hélène" if i == 27 else "Paul")
+    user = make_member(company)
+    db.session.commit()
+    browser_login(page, live_server, user)
+    page.goto("/entreprises/00010/salaries/")
+    results = page.locator("#resultats")
+    expect(results).to_contain_text("30 salariés")
+    expect(results).to_contain_text("Page 1 sur 2")
+    expect(page.locator("#resultats tbody tr")).to_have_count(25)
+    page.get_by_role("link", name="Page suivante").click()
+    expect(results).to_contain_text("Page 2 sur 2")
+    expect(page.locator("#resultats tbody tr")).to_have_count(5)
+    expect(page.get_by_role("link", name="NOM29 Paul")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    page.get_by_role("searchbox", name="Rechercher").fill("HELENE")
+    if not javascript:
+        page.get_by_role("button", name="Rechercher").click()
+    expect(results).to_contain_text("1 salarié pour « HELENE »")
+    expect(page.get_by_role("link", name="NOM27 Hélène")).to_be_visible()
+    if javascript:
+        page_checks(page, context="on the second page and a search")

@@ -200,11 +200,39 @@ def test_employees_list_search_filters_and_count(client, employer, company):
 
 
 def test_employees_pagination(client, employer, company):
+    """25 rows per page (docs/EMPLOYEES.md); a page past the end shows the last one."""
     for i in range(55):
         make_employee(company, birth_name=f"Nom{i:03d}")
     html = client.get(f"{BASE}/").get_data(as_text=True)
-    assert "55 salariés" in html and "Page 1 sur 2" in html and "NOM054" not in html
-    assert "NOM054" in client.get(f"{BASE}/?page=2").get_data(as_text=True)
+    assert "55 salariés" in html and "Page 1 sur 3" in html and "NOM024" in html and "NOM025" not in html
+    page2 = client.get(f"{BASE}/?page=2").get_data(as_text=True)
+    assert "NOM025" in page2 and "NOM049" in page2 and "NOM050" not in page2 and "Page 2 sur 3" in page2
+    last = client.get(f"{BASE}/?page=9", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "NOM054" in last and "Page 3 sur 3" in last and "55 salariés" in last
+    searched = client.get(f"{BASE}/?q=nom0&page=2").get_data(as_text=True)  # NOM000-NOM054
+    assert "55 salariés" in searched and "NOM025" in searched and "Page 2 sur 3" in searched
+
+
+def test_employees_search_ignores_accents_and_case_and_follows_every_write(client, employer, company):
+    """The search matches the folded `search_text` (no accents, lower case), kept by every write."""
+    from services import employees as service
+
+    employee = make_employee(company, birth_name="Lefèvre", first_names="Hélène", job_title="Pâtissière")
+    make_employee(company, birth_name="Cœur", usage_name="Dupré", first_names="Zoé", job_title="Vendeuse")
+    db.session.commit()
+    assert employee.search_text == "lefevre helene patissiere"
+
+    def found(q):
+        return client.get(f"{BASE}/", query_string={"q": q}, headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    for q in ("HELENE", "hélène", "lefe", "Patiss", "lefevre helene", "COEUR", "dupre", "zoe vend"):
+        assert "1 salarié " in found(q), q
+    assert "Aucun salarié" in found("helene vendeuse")  # every word must match
+    assert "Aucun salarié" in found("100%") and "Aucun salarié" in found("_")  # LIKE wildcards are text
+    service.update_employee(employee, {"job_title": "Boulangère", "usage_name": "Martín"}, employer, "employeur")
+    db.session.commit()
+    assert employee.search_text == "lefevre martin helene boulangere"
+    assert "1 salarié " in found("boulang") and "1 salarié " in found("martin") and "Aucun" in found("patiss")
 
 
 @pytest.mark.parametrize("query", ["", "?q=nom", "?tri=visite", "?a_prevoir=1", "?tri=entree"])
@@ -370,6 +398,7 @@ def test_employees_csv_import_applies_all_lines(client, employer):
         ("LE BIHAN", "SIA", True),
     ]
     assert employees[1].nir_hash == crypto.nir_hash(NIR)
+    assert all(e.search_text.startswith(e.birth_name.lower()) for e in employees)  # the search finds them
     kinds = set(db.session.execute(select(EmployeeChange.kind)).scalars())
     assert kinds == {"import"}
 
@@ -438,7 +467,7 @@ def test_employees_visits_shown_and_used_for_next_visit(client, employer, compan
 
 
 def test_employees_list_order_size_and_capped_rules(client, employer, company, monkeypatch):
-    """Name order = the index order; a 50-row fragment stays under 15 KB; the rules in Python
+    """Name order = the index order; a 25-row fragment stays under 15 KB; the rules in Python
     are capped (performance, docs/EMPLOYEES.md)."""
     from blueprints.employees import queries
 
@@ -455,7 +484,7 @@ def test_employees_list_order_size_and_capped_rules(client, employer, company, m
     assert len(fragment.encode()) < 15_000
     names = [n for n in fragment.split('">') if n.startswith(("NOM", "AAA"))]
     assert names[0].startswith("NOM000") and "AAA Marie" not in fragment  # listed under the birth name NOM054
-    assert "AAA Marie" in client.get(f"{BASE}/?page=2").get_data(as_text=True)
+    assert "AAA Marie" in client.get(f"{BASE}/?page=3").get_data(as_text=True)
     assert "SIR – suivi individuel renforcé" in fragment  # the categories, explained once
     monkeypatch.setattr(queries, "COMPUTED_LIMIT", 10)
     html = client.get(f"{BASE}/?tri=visite").get_data(as_text=True)

@@ -1,7 +1,7 @@
 """Employee search: a folded search column, and the name index covering the list and its count.
 
 Revision ID: 0013_perf_employees
-Revises: 0012_service_ops
+Revises: 0013_perf_companies
 Create Date: 2026-11-27 03:20:00
 
 Issue #10: "Rechercher" ran `lower(col) LIKE '%word%'` on four columns of every employee of the
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_perf_employees'
-down_revision = '0012_service_ops'
+down_revision = '0013_perf_companies'
 branch_labels = None
 depends_on = None
 

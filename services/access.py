@@ -3,7 +3,7 @@ that site only. Every check filters in SQL on the company."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from extensions import db
 from models.companies import ROLE_EMPLOYER, Company, Membership
@@ -17,7 +17,20 @@ RIGHTS = {
 
 
 # Built once (they run on every company page): a reused statement keeps its cache key.
-_COMPANY_BY_CODE = select(Company).where(Company.code == bindparam("code"))
+# The company and the memberships that may open it (on itself or on its parent) in one
+# statement: one round trip less on every company page.
+_COMPANY_AND_MEMBERSHIPS = (
+    select(Company, Membership)
+    .outerjoin(
+        Membership,
+        and_(
+            Membership.user_id == bindparam("user_id"),
+            Membership.revoked_at.is_(None),
+            or_(Membership.company_id == Company.id, Membership.company_id == Company.parent_id),
+        ),
+    )
+    .where(Company.code == bindparam("code"))
+)
 _ACTIVE_MEMBERSHIPS = select(Membership).where(
     Membership.user_id == bindparam("user_id"),
     Membership.company_id.in_(bindparam("company_ids", expanding=True)),
@@ -54,10 +67,16 @@ def accessible_companies_query(user):
 
 
 def get_company_for_user(user, code: str) -> tuple[Company, Membership] | None:
-    company = db.session.execute(_COMPANY_BY_CODE, {"code": code}).scalar_one_or_none()
-    if company is None:
+    """The company with this code and the membership that opens it to `user` (same rules as
+    membership_for), or None."""
+    if user is None or not getattr(user, "is_authenticated", False):
         return None
-    membership = membership_for(user, company)
+    rows = db.session.execute(_COMPANY_AND_MEMBERSHIPS, {"user_id": user.id, "code": code}).all()
+    if not rows or not rows[0][0].active:
+        return None
+    company = rows[0][0]
+    by_company = {m.company_id: m for _, m in rows if m is not None}
+    membership = by_company.get(company.id) or by_company.get(company.parent_id)
     if membership is None:
         return None
     return company, membership

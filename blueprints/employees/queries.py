@@ -15,9 +15,13 @@ from extensions import db
 from models.companies import Company
 from models.employees import CATEGORIES, Employee, EmployeeChange, fold_search
 from services.follow_up import (
+    APTITUDE,
     BADGE_CLASSES,
     BADGE_OK,
+    BEFORE_ASSIGNMENT,
     RULE_TYPES,
+    VIP,
+    VISIT_TYPE_LABELS,
     DueVisit,
     PastVisit,
     facts_of,
@@ -248,6 +252,47 @@ class ListResult:
     page: int
     pages: int
     truncated: bool = False
+    cells: list[tuple] = field(default_factory=list)
+
+
+# The due visit's type, shortened for the list's "Prochaine visite" cell.
+SHORT_TYPES = {VIP: "VIP", APTITUDE: "Examen d'aptitude"}
+
+
+def _fr(day: date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def row_cells(employee, fu: FollowUp, company_id: int, site_codes: dict[int, str]) -> tuple:
+    """The strings of one list row, computed once in Python so the row macro only interpolates
+    (no attribute lookups, date formatting or label mapping per cell in the template):
+    (id, name, site code, exit date, job, category, entry date, last visit, due date, due type,
+    badge, badge class). See `employees/_row.html`."""
+    due = fu.due
+    if due.due:
+        due_label = "Avant l'affectation" if due.due == BEFORE_ASSIGNMENT else _fr(due.due)
+        due_type = SHORT_TYPES.get(due.type) or VISIT_TYPE_LABELS.get(due.type, due.type)
+    else:
+        due_label = due_type = ""
+    return (
+        employee.id,
+        employee.display_name,
+        site_codes.get(employee.company_id, "") if employee.company_id != company_id else "",
+        _fr(employee.exit_date) if employee.exit_date else "",
+        employee.job_title,
+        employee.category,
+        _fr(employee.entry_date),
+        _fr(fu.last_visit) if fu.last_visit else "—",
+        due_label,
+        due_type,
+        fu.badge,
+        BADGE_CLASSES.get(fu.badge, "badge--info"),
+    )
+
+
+def list_cells(rows: list[Row], company: Company, sites: list[Company]) -> list[tuple]:
+    site_codes = {s.id: s.code for s in sites}
+    return [row_cells(row.employee, row.follow_up, company.id, site_codes) for row in rows]
 
 
 def list_employees(company: Company, sites: list[Company], params: ListParams, day: date) -> ListResult:
@@ -294,7 +339,7 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
         ids = select(Employee.id).where(Employee.id.in_(page_ids or [-1]))
         loaded = {row.employee.id: row.employee for row in page_rows(_rows_statement(ids, name_order()), None, day)[0]}
         rows = [Row(loaded[r[0]], fu) for fu, r in chunk if r[0] in loaded]
-        return ListResult(rows, total, page, pages, truncated)
+        return ListResult(rows, total, page, pages, truncated, list_cells(rows, company, sites))
 
     shape, values = _shape_and_values(company, sites, params, day)
     statement = _page_statement(*shape, params.sort == "entree")
@@ -309,7 +354,7 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
     if page > pages:
         page = pages
         rows, _ = page_rows(statement, {**values, "offset": (page - 1) * PER_PAGE}, day)
-    return ListResult(rows, total, page, pages)
+    return ListResult(rows, total, page, pages, cells=list_cells(rows, company, sites))
 
 
 @dataclass(slots=True)

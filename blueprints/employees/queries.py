@@ -181,16 +181,41 @@ class ListParams:
         return {k: v for k, v in values.items() if v is not None}
 
 
-def sites_of(company: Company) -> list[Company]:
+@dataclass(slots=True)
+class Site:
+    """A site of the member as the list, its filter and the forms' choices show it (plain
+    columns, no ORM object: this runs on every list request, usually for no row)."""
+
+    id: int
+    code: str
+    name: str
+    city: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} - {self.name}"
+
+    @property
+    def site_label(self) -> str:
+        """As Company.site_label: "00010-5 - Raison sociale (Dinan)"."""
+        return f"{self.code} - {self.name} ({self.city})" if self.city else self.label
+
+
+def sites_of(company: Company) -> list[Site]:
     """The sites shown in the filter (a member's sites); none for a site itself."""
     if company.is_site:
         return []
-    return list(db.session.execute(_sites_statement(), {"parent_id": company.id}).scalars())
+    rows = db.session.connection().execute(_sites_statement(), {"parent_id": company.id})
+    return [Site(*row) for row in rows]
 
 
 @lru_cache(maxsize=1)
 def _sites_statement():
-    return select(Company).where(Company.parent_id == bindparam("parent_id")).order_by(Company.code)
+    return (
+        select(Company.id, Company.code, Company.name, Company.city)
+        .where(Company.parent_id == bindparam("parent_id"))
+        .order_by(Company.code)
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -213,7 +238,7 @@ def _criteria(status: str, category: bool, words: int) -> list:
     return clauses
 
 
-def _shape_and_values(company: Company, sites: list[Company], params: ListParams, day: date):
+def _shape_and_values(company: Company, sites: list[Site], params: ListParams, day: date):
     ids = [company.id, *(s.id for s in sites)]
     if params.site:
         chosen = [c.id for c in [company, *sites] if c.code == params.site]
@@ -228,7 +253,7 @@ def _shape_and_values(company: Company, sites: list[Company], params: ListParams
     return (params.status, bool(params.category), len(words)), values
 
 
-def filtered_query(company: Company, sites: list[Company], params: ListParams, day: date):
+def filtered_query(company: Company, sites: list[Site], params: ListParams, day: date):
     shape, values = _shape_and_values(company, sites, params, day)
     return select(Employee).where(*_criteria(*shape)).params(values)
 
@@ -290,12 +315,12 @@ def row_cells(employee, fu: FollowUp, company_id: int, site_codes: dict[int, str
     )
 
 
-def list_cells(rows: list[Row], company: Company, sites: list[Company]) -> list[tuple]:
+def list_cells(rows: list[Row], company: Company, sites: list[Site]) -> list[tuple]:
     site_codes = {s.id: s.code for s in sites}
     return [row_cells(row.employee, row.follow_up, company.id, site_codes) for row in rows]
 
 
-def list_employees(company: Company, sites: list[Company], params: ListParams, day: date) -> ListResult:
+def list_employees(company: Company, sites: list[Site], params: ListParams, day: date) -> ListResult:
     """The page of rows, the count and each row's follow-up: one statement (three queries at most
     for the next-visit sort and "visites à prévoir")."""
     if params.sort == "visite" or params.due_only:

@@ -15,9 +15,13 @@ from extensions import db
 from models.companies import Company
 from models.employees import CATEGORIES, Employee, EmployeeChange, fold_search
 from services.follow_up import (
+    APTITUDE,
     BADGE_CLASSES,
     BADGE_OK,
+    BEFORE_ASSIGNMENT,
     RULE_TYPES,
+    VIP,
+    VISIT_TYPE_LABELS,
     DueVisit,
     PastVisit,
     facts_of,
@@ -177,16 +181,41 @@ class ListParams:
         return {k: v for k, v in values.items() if v is not None}
 
 
-def sites_of(company: Company) -> list[Company]:
+@dataclass(slots=True)
+class Site:
+    """A site of the member as the list, its filter and the forms' choices show it (plain
+    columns, no ORM object: this runs on every list request, usually for no row)."""
+
+    id: int
+    code: str
+    name: str
+    city: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} - {self.name}"
+
+    @property
+    def site_label(self) -> str:
+        """As Company.site_label: "00010-5 - Raison sociale (Dinan)"."""
+        return f"{self.code} - {self.name} ({self.city})" if self.city else self.label
+
+
+def sites_of(company: Company) -> list[Site]:
     """The sites shown in the filter (a member's sites); none for a site itself."""
     if company.is_site:
         return []
-    return list(db.session.execute(_sites_statement(), {"parent_id": company.id}).scalars())
+    rows = db.session.connection().execute(_sites_statement(), {"parent_id": company.id})
+    return [Site(*row) for row in rows]
 
 
 @lru_cache(maxsize=1)
 def _sites_statement():
-    return select(Company).where(Company.parent_id == bindparam("parent_id")).order_by(Company.code)
+    return (
+        select(Company.id, Company.code, Company.name, Company.city)
+        .where(Company.parent_id == bindparam("parent_id"))
+        .order_by(Company.code)
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -209,7 +238,7 @@ def _criteria(status: str, category: bool, words: int) -> list:
     return clauses
 
 
-def _shape_and_values(company: Company, sites: list[Company], params: ListParams, day: date):
+def _shape_and_values(company: Company, sites: list[Site], params: ListParams, day: date):
     ids = [company.id, *(s.id for s in sites)]
     if params.site:
         chosen = [c.id for c in [company, *sites] if c.code == params.site]
@@ -224,7 +253,7 @@ def _shape_and_values(company: Company, sites: list[Company], params: ListParams
     return (params.status, bool(params.category), len(words)), values
 
 
-def filtered_query(company: Company, sites: list[Company], params: ListParams, day: date):
+def filtered_query(company: Company, sites: list[Site], params: ListParams, day: date):
     shape, values = _shape_and_values(company, sites, params, day)
     return select(Employee).where(*_criteria(*shape)).params(values)
 
@@ -248,9 +277,50 @@ class ListResult:
     page: int
     pages: int
     truncated: bool = False
+    cells: list[tuple] = field(default_factory=list)
 
 
-def list_employees(company: Company, sites: list[Company], params: ListParams, day: date) -> ListResult:
+# The due visit's type, shortened for the list's "Prochaine visite" cell.
+SHORT_TYPES = {VIP: "VIP", APTITUDE: "Examen d'aptitude"}
+
+
+def _fr(day: date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def row_cells(employee, fu: FollowUp, company_id: int, site_codes: dict[int, str]) -> tuple:
+    """The strings of one list row, computed once in Python so the row macro only interpolates
+    (no attribute lookups, date formatting or label mapping per cell in the template):
+    (id, name, site code, exit date, job, category, entry date, last visit, due date, due type,
+    badge, badge class). See `employees/_row.html`."""
+    due = fu.due
+    if due.due:
+        due_label = "Avant l'affectation" if due.due == BEFORE_ASSIGNMENT else _fr(due.due)
+        due_type = SHORT_TYPES.get(due.type) or VISIT_TYPE_LABELS.get(due.type, due.type)
+    else:
+        due_label = due_type = ""
+    return (
+        employee.id,
+        employee.display_name,
+        site_codes.get(employee.company_id, "") if employee.company_id != company_id else "",
+        _fr(employee.exit_date) if employee.exit_date else "",
+        employee.job_title,
+        employee.category,
+        _fr(employee.entry_date),
+        _fr(fu.last_visit) if fu.last_visit else "—",
+        due_label,
+        due_type,
+        fu.badge,
+        BADGE_CLASSES.get(fu.badge, "badge--info"),
+    )
+
+
+def list_cells(rows: list[Row], company: Company, sites: list[Site]) -> list[tuple]:
+    site_codes = {s.id: s.code for s in sites}
+    return [row_cells(row.employee, row.follow_up, company.id, site_codes) for row in rows]
+
+
+def list_employees(company: Company, sites: list[Site], params: ListParams, day: date) -> ListResult:
     """The page of rows, the count and each row's follow-up: one statement (three queries at most
     for the next-visit sort and "visites à prévoir")."""
     if params.sort == "visite" or params.due_only:
@@ -294,7 +364,7 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
         ids = select(Employee.id).where(Employee.id.in_(page_ids or [-1]))
         loaded = {row.employee.id: row.employee for row in page_rows(_rows_statement(ids, name_order()), None, day)[0]}
         rows = [Row(loaded[r[0]], fu) for fu, r in chunk if r[0] in loaded]
-        return ListResult(rows, total, page, pages, truncated)
+        return ListResult(rows, total, page, pages, truncated, list_cells(rows, company, sites))
 
     shape, values = _shape_and_values(company, sites, params, day)
     statement = _page_statement(*shape, params.sort == "entree")
@@ -309,7 +379,7 @@ def list_employees(company: Company, sites: list[Company], params: ListParams, d
     if page > pages:
         page = pages
         rows, _ = page_rows(statement, {**values, "offset": (page - 1) * PER_PAGE}, day)
-    return ListResult(rows, total, page, pages)
+    return ListResult(rows, total, page, pages, cells=list_cells(rows, company, sites))
 
 
 @dataclass(slots=True)

@@ -123,6 +123,12 @@ def _row(company, employee) -> reg.Row:
     return reg.Row(employee, reg.follow_up_of(employee, visits.get(employee.id), reg.today()))
 
 
+def _row_cells(company, employee) -> tuple:
+    """The strings of the employee's list row (see queries.row_cells)."""
+    row = _row(company, employee)
+    return reg.row_cells(employee, row.follow_up, company.id, {s.id: s.code for s in reg.sites_of(company)})
+
+
 def _row_form(company, employee, form, status=200):
     return render(
         "employees/row.html",
@@ -139,9 +145,7 @@ def row(company, employee_id):
     employee = get_employee_or_404(company, employee_id)
     if not is_htmx():
         return hx_redirect(url_for("employees.index", code=company.code))
-    return render_template(
-        "employees/_row.html", **_context(company, row=_row(company, employee), sites=reg.sites_of(company))
-    )
+    return render_template("employees/_row.html", cells=_row_cells(company, employee))
 
 
 @bp.route("/<int:employee_id>/ligne", methods=["GET", "POST"])
@@ -166,9 +170,7 @@ def row_edit(company, employee_id):
     if not is_htmx():
         flash(f"Les informations de {employee.display_name} sont enregistrées.", "success")
         return hx_redirect(url_for("employees.index", code=company.code))
-    return render_template(
-        "employees/_row.html", **_context(company, row=_row(company, employee), sites=reg.sites_of(company))
-    )
+    return render_template("employees/_row.html", cells=_row_cells(company, employee))
 
 
 # --------------------------------------------------------------------------- employee page

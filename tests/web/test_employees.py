@@ -252,10 +252,14 @@ def test_employees_list_runs_a_fixed_number_of_queries(client, employer, company
 
 def test_employees_site_filter_for_a_member_with_sites(client, employer, company):
     site = make_company("00010-2", parent=company, city="Dinan")
-    make_employee(site, birth_name="Dinannais")
+    dinannais = make_employee(site, birth_name="Dinannais")
     make_employee(company, birth_name="Briochin")
     html = client.get(f"{BASE}/").get_data(as_text=True)
     assert "DINANNAIS" in html and "BRIOCHIN" in html and "00010-2 - " in html
+    # The row of a site's employee names the site; so does the row answered alone (Annuler).
+    assert html.count("<small>00010-2</small>") == 1
+    row = client.get(f"{BASE}/{dinannais.id}/ligne/lecture", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "DINANNAIS" in row and "<small>00010-2</small>" in row
     html = client.get(f"{BASE}/?site=00010-2").get_data(as_text=True)
     assert "DINANNAIS" in html and "BRIOCHIN" not in html
 

@@ -103,9 +103,12 @@ def _cotisation_context(
         "correcting": editing and declaration is not None,
         "preview": preview,
         "past": past,
-        "hire_form": hire_form or HireForm(formdata=None),
+        # Empty forms are not built per request: their fields are rendered once per process
+        # (blank_hire_fields, blank_confirm_fields) and the token is the request's csrf_token().
+        "hire_form": hire_form,
         "blank_hire_fields": blank_hire_fields() if hire_form is None else None,
-        "confirm_form": confirm_form or ConfirmForm(formdata=None),
+        "confirm_form": confirm_form,
+        "blank_confirm_fields": blank_confirm_fields() if confirm_form is None else None,
         "row_error": row_error,
         "open_employee": open_employee,
         "today": billing_service.today(),
@@ -129,6 +132,18 @@ def blank_hire_fields() -> Markup:
         # The output of an autoescaped template: already safe HTML.
         rendered = render_template("billing/_hire_fields.html", hire_form=form)
         html = cache["blank_hire_fields"] = Markup(rendered)  # noqa: S704
+    return html
+
+
+def blank_confirm_fields() -> Markup:
+    """The attestation box of an empty confirmation form, rendered once per process (as
+    blank_hire_fields)."""
+    cache = current_app.extensions.setdefault("billing", {})
+    html = cache.get("blank_confirm_fields")
+    if html is None or current_app.jinja_env.auto_reload:
+        form = ConfirmForm(formdata=None, meta={"csrf": False})
+        rendered = render_template("billing/_confirm_fields.html", confirm_form=form)
+        html = cache["blank_confirm_fields"] = Markup(rendered)  # noqa: S704
     return html
 
 

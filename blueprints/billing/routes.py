@@ -96,6 +96,8 @@ def _cotisation_context(
         open_employee = next((row.employee for row in preview.counted if row.employee.id == row_error["id"]), None)
     return {
         "company": company,
+        # The review's URLs (rows, pages, forms) extend this one: one url_for per page.
+        "cotisation_url": url_for("billing.cotisation", code=company.code),
         "tariff": tariff,
         "upcoming": upcoming,
         "declaration": declaration,

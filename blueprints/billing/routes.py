@@ -73,10 +73,9 @@ def _page_arg(source) -> int:
 def _cotisation_context(
     company, *, correcting: bool = False, hire_form=None, confirm_form=None, row_error=None, message=None, page=None
 ) -> dict:
-    tariff = billing_service.open_campaign()
+    tariff, past = billing_service.campaign_and_past(company)
     # The next campaign is shown only while none is open.
     upcoming = billing_service.next_campaign() if tariff is None else None
-    past = billing_service.past_declarations(company)
     declaration = None
     if tariff is not None:
         # The confirmed version of this year is in the history (newest first) unless the

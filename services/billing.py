@@ -10,8 +10,24 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, not_, or_, select, update
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import aliased, defer, joinedload
 
 from extensions import db
 from models.billing import (
@@ -614,6 +630,7 @@ class _ReviewStatements:
     aggregate: Select
     page: Select
     excluded: Select
+    review: Select  # aggregate + page in one statement (one round trip)
 
 
 _review_statements_cache: dict[tuple, _ReviewStatements] = {}
@@ -681,20 +698,48 @@ def _review_statements(tariff: TariffYear) -> _ReviewStatements:
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
-    statements = _review_statements_cache[shape] = _ReviewStatements(aggregate, page, excluded)
+    # The review reads the aggregate and the page in one statement: part 0 is the aggregate
+    # (category, apprentice, total, counted, new), part 1 the page's rows (REVIEW_COLUMNS).
+    agg = aggregate.subquery()
+    listed = page.subquery()
+    no_counts = (cast(null(), Integer),) * 3
+    review = union_all(
+        select(
+            literal(0, Integer).label("part"),
+            *(
+                agg.c.category
+                if column.key == "category"
+                else agg.c.apprentice
+                if column.key == "apprentice"
+                else cast(null(), column.type).label(column.key)
+                for column in REVIEW_COLUMNS
+            ),
+            *agg.c[2:],
+        ),
+        select(literal(1, Integer).label("part"), *(listed.c[column.key] for column in REVIEW_COLUMNS), *no_counts),
+    )
+    order = review.selected_columns
+    review = review.order_by(order.part, order.birth_name, order.first_names, order.id)
+    statements = _review_statements_cache[shape] = _ReviewStatements(aggregate, page, excluded, review)
     return statements
 
 
 def review_declaration(company: Company, tariff: TariffYear, page: int = 1, per_page: int = REVIEW_PER_PAGE) -> Review:
-    """Counts, excluded total and amount from one SQL aggregate, then one page of counted
-    employees (by name): two queries whatever the headcount (three with a per-company entry
-    fee). The employees not counted are listed on demand (excluded_employees)."""
+    """Counts, excluded total and amount from one SQL aggregate and one page of counted
+    employees (by name), read together: one query whatever the headcount (two with a
+    per-company entry fee, or a page past the last one). The employees not counted are
+    listed on demand (excluded_employees)."""
     ref_date = tariff.reference_date
     since = _year_before(ref_date)
     statements = _review_statements(tariff)
     params = {"company_id": company.id, "ref_date": ref_date, "since": since, "min_days": tariff.min_contract_days}
-    counts, new_employees, excluded_total = {}, 0, 0
-    for category, apprentice, total, n, new in db.session.execute(statements.aggregate, params):
+    page = max(1, page)
+    counts, new_employees, excluded_total, listed = {}, 0, 0, []
+    for row in db.session.execute(statements.review, {**params, "limit": per_page, "offset": (page - 1) * per_page}):
+        if row[0]:
+            listed.append(row[1:-3])
+            continue
+        category, apprentice, (total, n, new) = row.category, row.apprentice, row[-3:]
         n, new = int(n or 0), int(new or 0)
         if n:
             code = billing_category(SimpleNamespace(category=category, apprentice=apprentice), tariff)
@@ -709,9 +754,10 @@ def review_declaration(company: Company, tariff: TariffYear, page: int = 1, per_
     amount = compute_amount(tariff, counts, new_employees, new_company=new_company)
     headcount = sum(counts.values())
     pages = max(1, -(-headcount // per_page))
-    page = max(1, min(page, pages))
-    rows = db.session.execute(statements.page, {**params, "limit": per_page, "offset": (page - 1) * per_page})
-    counted = [Counted(e, billing_category(e, tariff), e.entry_date > since) for e in map(ReviewEmployee, rows)]
+    if page > pages:  # past the last page (the register shrank): read the last one
+        page = pages
+        listed = db.session.execute(statements.page, {**params, "limit": per_page, "offset": (page - 1) * per_page})
+    counted = [Counted(e, billing_category(e, tariff), e.entry_date > since) for e in map(ReviewEmployee, listed)]
     return Review(tariff, counts, new_employees, new_company, amount, counted, excluded_total, page, pages)
 
 
@@ -772,6 +818,37 @@ _PAST_DECLARATIONS = (
     .order_by(Declaration.year.desc(), Declaration.version.desc())
     .limit(bindparam("limit", type_=Integer))
 )
+
+
+_OPEN_TARIFF = aliased(TariffYear)
+# The open campaign's tariff, each of the company's declarations joined to it (newest first).
+_CAMPAIGN_AND_PAST = (
+    select(TariffYear, Declaration)
+    .outerjoin(Declaration, Declaration.company_id == bindparam("company_id", type_=Integer))
+    .options(defer(Declaration.snapshot))
+    .where(
+        TariffYear.id
+        == select(_OPEN_TARIFF.id)
+        .where(
+            _OPEN_TARIFF.campaign_opens_on <= bindparam("on", type_=Date),
+            _OPEN_TARIFF.campaign_closes_on >= bindparam("on", type_=Date),
+        )
+        .order_by(_OPEN_TARIFF.year.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    .order_by(Declaration.year.desc(), Declaration.version.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+def campaign_and_past(company: Company, limit: int = PAST_SHOWN) -> tuple[TariffYear | None, list[Declaration]]:
+    """(open_campaign(), past_declarations(company)) in one statement while a campaign is
+    open (the review page: one round trip less); two outside it."""
+    rows = db.session.execute(_CAMPAIGN_AND_PAST, {"company_id": company.id, "on": today(), "limit": limit}).all()
+    if not rows:
+        return None, past_declarations(company, limit)
+    return rows[0][0], [declaration for _tariff, declaration in rows if declaration is not None]
 
 
 def past_declarations(company: Company, limit: int = PAST_SHOWN) -> list[Declaration]:

@@ -73,10 +73,9 @@ def _page_arg(source) -> int:
 def _cotisation_context(
     company, *, correcting: bool = False, hire_form=None, confirm_form=None, row_error=None, message=None, page=None
 ) -> dict:
-    tariff = billing_service.open_campaign()
+    tariff, past = billing_service.campaign_and_past(company)
     # The next campaign is shown only while none is open.
     upcoming = billing_service.next_campaign() if tariff is None else None
-    past = billing_service.past_declarations(company)
     declaration = None
     if tariff is not None:
         # The confirmed version of this year is in the history (newest first) unless the
@@ -96,6 +95,8 @@ def _cotisation_context(
         open_employee = next((row.employee for row in preview.counted if row.employee.id == row_error["id"]), None)
     return {
         "company": company,
+        # The review's URLs (rows, pages, forms) extend this one: one url_for per page.
+        "cotisation_url": url_for("billing.cotisation", code=company.code),
         "tariff": tariff,
         "upcoming": upcoming,
         "declaration": declaration,
@@ -103,9 +104,12 @@ def _cotisation_context(
         "correcting": editing and declaration is not None,
         "preview": preview,
         "past": past,
-        "hire_form": hire_form or HireForm(formdata=None),
+        # Empty forms are not built per request: their fields are rendered once per process
+        # (blank_hire_fields, blank_confirm_fields) and the token is the request's csrf_token().
+        "hire_form": hire_form,
         "blank_hire_fields": blank_hire_fields() if hire_form is None else None,
-        "confirm_form": confirm_form or ConfirmForm(formdata=None),
+        "confirm_form": confirm_form,
+        "blank_confirm_fields": blank_confirm_fields() if confirm_form is None else None,
         "row_error": row_error,
         "open_employee": open_employee,
         "today": billing_service.today(),
@@ -129,6 +133,18 @@ def blank_hire_fields() -> Markup:
         # The output of an autoescaped template: already safe HTML.
         rendered = render_template("billing/_hire_fields.html", hire_form=form)
         html = cache["blank_hire_fields"] = Markup(rendered)  # noqa: S704
+    return html
+
+
+def blank_confirm_fields() -> Markup:
+    """The attestation box of an empty confirmation form, rendered once per process (as
+    blank_hire_fields)."""
+    cache = current_app.extensions.setdefault("billing", {})
+    html = cache.get("blank_confirm_fields")
+    if html is None or current_app.jinja_env.auto_reload:
+        form = ConfirmForm(formdata=None, meta={"csrf": False})
+        rendered = render_template("billing/_confirm_fields.html", confirm_form=form)
+        html = cache["blank_confirm_fields"] = Markup(rendered)  # noqa: S704
     return html
 
 

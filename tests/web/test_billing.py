@@ -616,6 +616,9 @@ def test_billing_review_in_sql_agrees_with_the_python_rules(app, counting, price
     assert [(r.employee.id, r.category, r.new) for p in pages for r in p.counted] == [
         (r.employee.id, r.category, r.new) for r in full.counted
     ]
+    past_last = billing.review_declaration(company, tariff, page=review.pages + 5, per_page=4)
+    assert past_last.page == review.pages
+    assert [r.employee.id for r in past_last.counted] == [r.employee.id for r in pages[-1].counted]
     assert review.excluded_total == len(full.excluded)
     listing = billing.excluded_employees(company, tariff, per_page=3)
     assert listing.total == len(full.excluded) and listing.pages == -(-len(full.excluded) // 3)
@@ -642,6 +645,8 @@ def test_billing_long_list_is_paginated_and_fixes_load_on_demand(client, setup, 
     fragment = second.get_data(as_text=True)
     assert second.status_code == 200 and "<h1" not in fragment and "Page 3 sur 3" in fragment
     assert fragment.count('data-label="Correction"') == 5 and "ZETA044 Eve" in fragment
+    beyond = client.get(f"{path}?page=9").get_data(as_text=True)  # past the last page: the last one
+    assert "Page 3 sur 3" in beyond and beyond.count('data-label="Correction"') == 5
 
     last = db.session.execute(select(Employee).where(Employee.birth_name == "Zeta044")).scalar_one()
     fix_path = f"{path}/salaries/{last.id}?page=3"
@@ -686,3 +691,24 @@ def test_billing_blank_hire_fields_are_the_fields_of_an_empty_form(app):
         assert str(blank_hire_fields()) == fresh
         assert blank_hire_fields() is blank_hire_fields() or app.jinja_env.auto_reload
         assert 'id="birth_name"' in fresh and "aria-invalid" not in fresh and "csrf_token" not in fresh
+
+
+def test_billing_blank_confirm_fields_are_the_fields_of_an_empty_form(app, client, setup):
+    """The attestation box rendered once per process is the one of an empty form; a refused
+    confirmation renders its error, and the page posts the request's CSRF token."""
+    from flask import render_template
+
+    from blueprints.billing.forms import ConfirmForm
+    from blueprints.billing.routes import blank_confirm_fields
+
+    with app.test_request_context("/"):
+        fresh = render_template(
+            "billing/_confirm_fields.html", confirm_form=ConfirmForm(formdata=None, meta={"csrf": False})
+        )
+        assert str(blank_confirm_fields()) == fresh
+        assert 'id="attest"' in fresh and "field--error" not in fresh and "csrf_token" not in fresh
+    path = "/entreprises/00010/cotisation"
+    token = csrf_token(client, path)
+    refused = client.post(f"{path}/confirmer", data={"csrf_token": token})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Cochez la case" in html and "field--error" in html

@@ -1,4 +1,5 @@
 """The planning suggests the visit type and date that the follow-up rules give."""
+
 from datetime import UTC, date, datetime
 
 from extensions import db

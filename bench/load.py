@@ -469,6 +469,13 @@ def run(args) -> dict:
     server.start()
     extra: dict = {}
     try:
+
+        def measure(path, hdrs, seconds):
+            if wrk:
+                return run_wrk(wrk, args.port, path, hdrs, seconds, args.connections, args.threads)
+            return run_threads(args.port, path, hdrs, seconds, args.connections)
+
+        runnable = []
         for sc in SCENARIOS:
             if sc.status == "skipped (--only)":
                 continue
@@ -485,30 +492,35 @@ def run(args) -> dict:
                 sc.status = f"HTTP {status}"
                 print(f"  {sc.label:<45} {sc.path}: HTTP {status}, not measured", flush=True)
                 continue
-
-            def measure(path, hdrs, seconds):
-                if wrk:
-                    return run_wrk(wrk, args.port, path, hdrs, seconds, args.connections, args.threads)
-                return run_threads(args.port, path, hdrs, seconds, args.connections)
-
-            if args.warmup:
-                measure(sc.path, headers, args.warmup)
-            res = measure(sc.path, headers, args.duration)
-            if not res["requests"]:
-                res["p50"] = res["p99"] = None
-            if sc.kind != "ceiling":
-                wait_idle(args.port)  # slow scenarios leave queued requests behind
-            if sc.kind != "ceiling" and args.ceiling_each:
-                # The machine is shared: the ceiling is measured again right after each scenario
-                # and the ratio uses this adjacent value, so that background load cancels out.
-                res["ceiling_rps"] = measure("/healthz", {}, args.ceiling_each)["rps"]
-            sc.result.update(res)
-            sc.status = "measured" if not res["non2xx"] else f"measured, {res['non2xx']} non-2xx"
-            print(
-                f"  {sc.label:<45} {res['rps']:8.1f} req/s  p50 {fmt_ms(res['p50'])} ms  p99 {fmt_ms(res['p99'])} ms"
-                f"  timeouts {res.get('timeouts', 0)}",
-                flush=True,
-            )
+            runnable.append((sc, headers))
+        # Several rounds over every scenario, each followed by the ceiling: a virtual machine's
+        # speed drifts by tens of percent from one minute to the next, so one sample of 10 s
+        # says little. Each round gives a ratio against the ceiling measured right after the
+        # scenario; the table shows the medians over the rounds.
+        rounds: dict[str, list[dict]] = {sc.key: [] for sc, _ in runnable}
+        for round_no in range(1, args.rounds + 1):
+            print(f"Round {round_no}/{args.rounds}", flush=True)
+            for sc, headers in runnable:
+                if args.warmup:
+                    measure(sc.path, headers, args.warmup)
+                res = measure(sc.path, headers, args.duration)
+                if not res["requests"]:
+                    res["p50"] = res["p99"] = None
+                if sc.kind != "ceiling":
+                    wait_idle(args.port)  # slow scenarios leave queued requests behind
+                if sc.kind != "ceiling" and args.ceiling_each:
+                    res["ceiling_rps"] = measure("/healthz", {}, args.ceiling_each)["rps"]
+                rounds[sc.key].append(res)
+                print(
+                    f"  {sc.label:<45} {res['rps']:8.1f} req/s  p50 {fmt_ms(res['p50'])} ms"
+                    f"  p99 {fmt_ms(res['p99'])} ms  ceiling {res.get('ceiling_rps', res['rps']):7.1f}"
+                    f"  timeouts {res.get('timeouts', 0)}",
+                    flush=True,
+                )
+        for sc, _ in runnable:
+            sc.result.update(combine_rounds(rounds[sc.key]))
+            non2xx = sc.result["non2xx"]
+            sc.status = "measured" if not non2xx else f"measured, {non2xx} non-2xx"
         extra["rss_mb"] = server.worker_rss_mb()
         # Login page first load (or the public home while auth.login is not in the tree).
         extra["first_load"] = first_load(args.port, login_path or "/")
@@ -548,6 +560,8 @@ def run(args) -> dict:
             "threads": args.threads,
             "duration": args.duration,
             "warmup": args.warmup,
+            "rounds": args.rounds,
+            "ceiling_each": args.ceiling_each,
             "redis": bool(args.redis_url),
         },
         "scenarios": [
@@ -558,13 +572,39 @@ def run(args) -> dict:
     }
 
 
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def combine_rounds(samples: list[dict]) -> dict:
+    """Medians over the rounds (rates, latencies, ratio to the adjacent ceiling); counts summed."""
+    ratios = [s["rps"] / s["ceiling_rps"] for s in samples if s.get("ceiling_rps")]
+    out = {
+        "rounds": len(samples),
+        "rps": _median([s["rps"] for s in samples]),
+        "p50": _median([s["p50"] for s in samples]),
+        "p99": _median([s["p99"] for s in samples]),
+        "requests": sum(s["requests"] for s in samples),
+        "non2xx": sum(s.get("non2xx", 0) for s in samples),
+        "timeouts": sum(s.get("timeouts", 0) for s in samples),
+        "round_rps": [s["rps"] for s in samples],
+        "round_p99": [s["p99"] for s in samples],
+    }
+    if ratios:
+        out["ceiling_rps"] = _median([s["ceiling_rps"] for s in samples if s.get("ceiling_rps")])
+        out["ratio"] = statistics.median(ratios)
+        out["round_ratios"] = ratios
+    return out
+
+
 def verdicts(result: dict) -> list[dict]:
     ceiling = next((s for s in result["scenarios"] if s["key"] == "healthz" and "rps" in s), None)
     rows = []
     for s in result["scenarios"]:
         row = dict(s)
         if "rps" in s and ceiling:
-            row["ratio"] = s["rps"] / (s.get("ceiling_rps") or ceiling["rps"])
+            row["ratio"] = s.get("ratio") or s["rps"] / (s.get("ceiling_rps") or ceiling["rps"])
         if s["kind"] in TARGETS and "rps" in s:
             min_ratio, max_p99 = TARGETS[s["kind"]]
             ok = (
@@ -589,6 +629,10 @@ def verdicts(result: dict) -> list[dict]:
     return rows
 
 
+def per_round(row: dict) -> str:
+    return " / ".join(f"{x:.0%}" for x in row.get("round_ratios", [])) or "–"
+
+
 def markdown_section(result: dict) -> str:
     db_name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(result["database"], result["database"])
     c = result["counts"]
@@ -602,23 +646,28 @@ def markdown_section(result: dict) -> str:
         f" {c.get('memberships', 0):,} memberships, {c.get('employees', 0):,} employees,"
         f" {c.get('visits', 0):,} visits, {c.get('slots', 0):,} slots, {c.get('invoices', 0):,} invoices.",
         f"Load: {result['tool']}, {result['settings']['connections']} connections, {result['settings']['threads']}"
-        f" threads, {result['settings']['warmup']} s warm-up then {result['settings']['duration']} s per scenario;"
+        f" threads; {result['settings'].get('rounds', 1)} round(s) over every scenario, each:"
+        f" {result['settings']['warmup']} s warm-up, {result['settings']['duration']} s measured, then"
+        f" {result['settings'].get('ceiling_each', 0)} s of"
+        f" `/healthz` (the adjacent ceiling); medians over the rounds;"
         f" gunicorn as in the Procfile (2 workers), PORTAIL_ENV=production,"
         f" Redis {'on' if result['settings']['redis'] else 'off'}. Machine load average at the end:"
-        f" {', '.join(f'{x:.1f}' for x in result['machine']['load'])} (shared machine).",
+        f" {', '.join(f'{x:.1f}' for x in result['machine']['load'])} (other processes included).",
         "",
-        "| Scenario | Path | req/s | p50 ms | p99 ms | adjacent ceiling req/s | ratio | target | result |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| Scenario | Path | req/s | p50 ms | p99 ms | adjacent ceiling req/s | ratio | ratio per round"
+        " | target | result |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in verdicts(result):
         path = f"`{r['path']}`" if r.get("path") else "–"
         if "rps" in r:
             lines.append(
                 f"| {r['label']} | {path} | {r['rps']:.0f} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])} |"
-                f" {r.get('ceiling_rps', r['rps']):.0f} | {r.get('ratio', 1):.0%} | {r['target']} | {r['verdict']} |"
+                f" {r.get('ceiling_rps', r['rps']):.0f} | {r.get('ratio', 1):.0%} |"
+                f" {per_round(r)} | {r['target']} | {r['verdict']} |"
             )
         else:
-            lines.append(f"| {r['label']} | {path} | – | – | – | – | – | {r['target']} | {r['verdict']} |")
+            lines.append(f"| {r['label']} | {path} | – | – | – | – | – | – | {r['target']} | {r['verdict']} |")
     rss = result.get("rss_mb") or []
     fl = result.get("first_load") or {}
     frags = result.get("fragments") or ([result["fragment"]] if result.get("fragment") else [])
@@ -691,7 +740,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="default: the one in the summary")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=8, help="seconds of load per scenario and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over every scenario; medians are reported")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument(
         "--ceiling-each", type=int, default=4, help="seconds of /healthz after each scenario (0: only once)"

@@ -115,3 +115,20 @@ def test_the_adjacent_ceiling_is_used_when_measured():
     rows = load.verdicts(_result(kind="page", rps=250.0, p50=10.0, p99=50.0, ceiling_rps=2500.0))
     assert rows[1]["ratio"] == pytest.approx(0.10)
     assert rows[1]["verdict"] == "FAIL"
+
+
+def test_rounds_are_combined_by_their_medians():
+    load = _module("load")
+    samples = [
+        {"rps": 300.0, "p50": 40.0, "p99": 80.0, "requests": 2400, "non2xx": 0, "ceiling_rps": 2000.0},
+        {"rps": 200.0, "p50": 60.0, "p99": 130.0, "requests": 1600, "non2xx": 0, "ceiling_rps": 2500.0},
+        {"rps": 260.0, "p50": 45.0, "p99": 90.0, "requests": 2080, "non2xx": 1, "ceiling_rps": 2000.0},
+    ]
+    combined = load.combine_rounds(samples)
+    assert combined["rps"] == 260.0 and combined["p99"] == 90.0 and combined["p50"] == 45.0
+    assert combined["ratio"] == pytest.approx(0.13)  # median of 15 %, 8 %, 13 %
+    assert combined["requests"] == 6080 and combined["non2xx"] == 1
+    rows = load.verdicts(
+        {"scenarios": [_result()["scenarios"][0], {**_result()["scenarios"][1], "kind": "page", **combined}]}
+    )
+    assert rows[1]["ratio"] == pytest.approx(0.13)

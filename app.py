@@ -179,13 +179,33 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_template_context(app: Flask) -> None:
+    from functools import lru_cache
+
+    from flask import has_request_context, url_for
+
     from blueprints.navigation import visible_rubriques
+
+    @lru_cache(maxsize=8192)
+    def _cached_url(script_root: str, endpoint: str, items: tuple) -> str:
+        return url_for(endpoint, **dict(items))
+
+    def template_url_for(endpoint: str, **values) -> str:
+        """url_for for templates, memoized: a page builds 15-30 links, mostly the same ones
+        (navigation, static files), and url_for costs ~10 us each (docs/PERFORMANCE.md).
+        Only relative URLs of absolute endpoints are memoized: they depend on nothing but the
+        endpoint, its values and the script root (the app's url_defaults are pure)."""
+        if endpoint.startswith(".") or not has_request_context() or any(k.startswith("_") for k in values):
+            return url_for(endpoint, **values)
+        try:
+            return _cached_url(request.script_root, endpoint, tuple(sorted(values.items())))
+        except TypeError:  # an unhashable value
+            return url_for(endpoint, **values)
+
+    app.jinja_env.globals["url_for"] = template_url_for
 
     def link(endpoint: str, **values) -> str | None:
         """url_for for an endpoint this deployment has, else None (the template skips it)."""
-        from flask import url_for
-
-        return url_for(endpoint, **values) if endpoint in app.view_functions else None
+        return template_url_for(endpoint, **values) if endpoint in app.view_functions else None
 
     app.jinja_env.globals["link"] = link
     # Whether a static file exists (e.g. an optional icon), from the fingerprint manifest.

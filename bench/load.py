@@ -736,7 +736,7 @@ def write_docs(result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--summary", required=True, help="the --json file written by bench/generate.py")
+    parser.add_argument("--summary", help="the --json file written by bench/generate.py (required to measure)")
     parser.add_argument("--database-url", help="default: the one in the summary")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
     parser.add_argument("--port", type=int, default=8765)
@@ -757,10 +757,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--write-docs", action="store_true", help="update docs/PERFORMANCE.md")
     parser.add_argument("--json", help="write the raw results here")
+    parser.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help="measure nothing: print (and with --write-docs, write) a saved --json result",
+    )
     args = parser.parse_args(argv)
+    if not args.summary and not args.from_json:
+        parser.error("--summary is required (or --from-json to reuse a saved result)")
     if args.only and args.write_docs:
         parser.error("--only is for quick iterations; --write-docs needs every scenario")
-    result = run(args)
+    result = json.loads(Path(args.from_json).read_text()) if args.from_json else run(args)
     print()
     print(markdown_section(result))
     if args.json:

@@ -197,7 +197,7 @@ def _register_template_context(app: Flask) -> None:
         if endpoint.startswith(".") or not has_request_context() or any(k.startswith("_") for k in values):
             return url_for(endpoint, **values)
         try:
-            return _cached_url(request.script_root, endpoint, tuple(sorted(values.items())))
+            return _cached_url(request.script_root, endpoint, tuple(values.items()))
         except TypeError:  # an unhashable value
             return url_for(endpoint, **values)
 

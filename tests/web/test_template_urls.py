@@ -36,3 +36,11 @@ def test_external_urls_are_not_memoized(app):
 def test_link_still_skips_missing_endpoints(app):
     assert _render(app, "{{ link('nowhere.page') is none }}") == "True"
     assert _render(app, "{{ link('public.home') }}") == "/"
+
+
+def test_query_arguments_keep_their_order(app):
+    source = "{{ url_for('public.home', sujet='acces', objet='identite') }}"
+    assert _render(app, source) == "/?sujet=acces&amp;objet=identite"
+    assert _render(app, "{{ url_for('public.home', objet='identite', sujet='acces') }}") == (
+        "/?objet=identite&amp;sujet=acces"
+    )

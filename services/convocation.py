@@ -9,24 +9,10 @@ from fpdf import FPDF
 from icalendar import Calendar, Event
 
 from models.planning import Visit
+from services import french
 from services.planning import to_paris
 
 FONT_DIR = "/usr/share/fonts/truetype/dejavu"
-FRENCH_DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-FRENCH_MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 WHAT_TO_BRING = [
     "cette convocation ;",
     "une pièce d'identité ;",
@@ -37,7 +23,7 @@ WHAT_TO_BRING = [
 
 def french_date(moment: datetime) -> str:
     local = to_paris(moment)
-    return f"{FRENCH_DAYS[local.weekday()]} {local.day} {FRENCH_MONTHS[local.month - 1]} {local.year}"
+    return french.long_date(local, weekday=True)
 
 
 def french_time(moment: datetime) -> str:

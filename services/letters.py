@@ -8,27 +8,15 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
+from services import french
+
 DEJAVU_DIR = "/usr/share/fonts/truetype/dejavu"
 PARIS = ZoneInfo("Europe/Paris")
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 def _french_date(moment: datetime) -> str:
     local = moment.astimezone(PARIS)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    return french.long_date(local)
 
 
 class _Letter(FPDF):

@@ -30,7 +30,7 @@ from models.planning import (
     Visit,
 )
 from models.users import User
-from services import audit, follow_up
+from services import audit, follow_up, french
 from services.outbox import queue_mail
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -127,26 +127,9 @@ def parse_iso_week(value: str | None, today: date) -> date:
     return today - timedelta(days=today.weekday())
 
 
-FRENCH_DAYS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
-FRENCH_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
 def day_label(day: date) -> str:
     """ "Lundi 4 janvier 2027" (the planning's day headings)."""
-    return f"{FRENCH_DAYS[day.weekday()]} {day.day} {FRENCH_MONTHS[day.month - 1]} {day.year}"
+    return french.long_date(day, weekday=True).capitalize()
 
 
 def iso_week(monday: date) -> str:

@@ -18,7 +18,7 @@ from blueprints.scoping import company_view
 from extensions import db
 from models.billing import BILLING_DOC_KINDS, DECLARATION_CONFIRMED, DOC_KINDS, PAYMENT_METHODS, Document
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee
-from services import audit
+from services import audit, french
 from services import billing as billing_service
 from services.access import has_right
 
@@ -30,20 +30,6 @@ STATUS_BADGES = {
     "en_retard": ("En retard", "badge--late"),
     "avoir": ("Avoir", "badge--info"),
 }
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 @bp.app_template_filter("eur")
@@ -57,7 +43,7 @@ def date_fr_filter(value) -> str:
     if value is None:
         return ""
     day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {MONTHS[value.month - 1]} {value.year}"
+    return f"{day} {french.MONTHS[value.month - 1]} {value.year}"
 
 
 # --------------------------------------------------------------------------- Ma cotisation

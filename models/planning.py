@@ -163,7 +163,24 @@ class Visit(db.Model):
         return VISIT_STATUSES.get(self.status, self.status)
 
 
-class AppointmentRequest(db.Model):
+class RequestLabels:
+    """The French labels of a request's codes, for the model and for plain rows
+    (services.planning.RequestRow) alike."""
+
+    @property
+    def reason_label(self) -> str:
+        return REQUEST_REASONS.get(self.reason, self.reason)
+
+    @property
+    def absence_type_label(self) -> str | None:
+        return ABSENCE_TYPES.get(self.absence_type, self.absence_type) if self.absence_type else None
+
+    @property
+    def status_label(self) -> str:
+        return REQUEST_STATUSES.get(self.status, self.status)
+
+
+class AppointmentRequest(RequestLabels, db.Model):
     __tablename__ = "appointment_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,18 +208,6 @@ class AppointmentRequest(db.Model):
         Index("ix_appointment_requests_company_created", "company_id", "created_at"),
         Index("ix_appointment_requests_status_created", "status", "created_at"),
     )
-
-    @property
-    def reason_label(self) -> str:
-        return REQUEST_REASONS.get(self.reason, self.reason)
-
-    @property
-    def absence_type_label(self) -> str | None:
-        return ABSENCE_TYPES.get(self.absence_type, self.absence_type) if self.absence_type else None
-
-    @property
-    def status_label(self) -> str:
-        return REQUEST_STATUSES.get(self.status, self.status)
 
 
 ABSENCE_TYPES = {

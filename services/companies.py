@@ -18,6 +18,7 @@ from models.users import User
 from services import audit
 from services.access import GRANT_PLANNING, RIGHTS, membership_for
 from services.outbox import queue_mail
+from services.search import escape_like
 
 # The switcher lists at most this many "other" companies; beyond it, a search field appears.
 MENU_LIMIT = 10
@@ -137,10 +138,6 @@ def _search_filter(dialect: str):
     return or_(*(column.like(pattern, escape="\\") for column in columns))
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def clean_query(q: str | None) -> str:
     """A search string: stripped, bounded, without control characters."""
     q = "".join(ch for ch in (q or "") if ch.isprintable())
@@ -249,7 +246,7 @@ def _reached_ids(dialect: str):
 
 def _params(user, q: str = "", **extra) -> dict:
     """The bound values of the statements below."""
-    pattern = f"%{_escape_like(q.lower())}%" if q else None
+    pattern = f"%{escape_like(q.lower())}%" if q else None
     return {_USER_ID: user.id, _PATTERN: pattern, _TODAY: date.today(), **extra}
 
 

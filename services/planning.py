@@ -16,22 +16,22 @@ from extensions import db
 from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.employees import Employee
 from models.planning import (
-    ABSENCE_TYPES,
     ACTIVE_VISIT_STATUSES,
     PROFESSIONAL_KINDS,
     REQUEST_REASONS,
-    REQUEST_STATUSES,
     VISIT_STATUSES,
     VISIT_TYPES,
     AppointmentRequest,
     Centre,
     Professional,
+    RequestLabels,
     Slot,
     Visit,
 )
 from models.users import User
 from services import audit, follow_up, french
 from services.outbox import queue_mail
+from services.search import employee_names_contain, escape_like
 
 PARIS = ZoneInfo("Europe/Paris")
 SLOT_CSV_COLUMNS = ["debut", "duree_minutes", "centre", "professionnel", "code_adherent"]
@@ -173,25 +173,11 @@ class VisitFilters:
     name: str = ""  # words searched in the employee's names (search as you type)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def employee_name_matches(scope_ids, words: str):
     """Ids of the scope's employees whose birth name, usage name or first names contain every
     word (at most five), as a subquery: the planning filters visits by name without loading
     the company's employees."""
-    query = select(Employee.id).where(Employee.company_id.in_(scope_ids))
-    for word in words.split()[:5]:
-        pattern = f"%{_escape_like(word.lower())}%"
-        query = query.where(
-            or_(
-                func.lower(Employee.birth_name).like(pattern, escape="\\"),
-                func.lower(Employee.usage_name).like(pattern, escape="\\"),
-                func.lower(Employee.first_names).like(pattern, escape="\\"),
-            )
-        )
-    return query
+    return select(Employee.id).where(Employee.company_id.in_(scope_ids), *employee_names_contain(words))
 
 
 def employee_in_scope(scope_ids, employee_id: int) -> Employee | None:
@@ -424,7 +410,7 @@ def _visit_rows(
         "limit": limit,
         "offset": offset if limit is not None else None,
     }
-    params.update({f"word{i}": f"%{_escape_like(word.lower())}%" for i, word in enumerate(words)})
+    params.update({f"word{i}": f"%{escape_like(word.lower())}%" for i, word in enumerate(words)})
     rows = []
     # The connection, not the session: these are plain columns, the ORM's result machinery
     # only added time (GET pages: nothing pending to flush).
@@ -478,7 +464,7 @@ def group_by_day(visits: list[VisitRow]) -> list[tuple[date, list[VisitRow]]]:
 
 
 @dataclass(slots=True, frozen=True)
-class RequestRow:
+class RequestRow(RequestLabels):
     """A pending appointment request as the planning page shows it (plain columns)."""
 
     id: int
@@ -491,18 +477,6 @@ class RequestRow:
     status: str
     created_at: datetime
     employee: EmployeeName
-
-    @property
-    def reason_label(self) -> str:  # as models.planning.AppointmentRequest
-        return REQUEST_REASONS.get(self.reason, self.reason)
-
-    @property
-    def absence_type_label(self) -> str | None:
-        return ABSENCE_TYPES.get(self.absence_type, self.absence_type) if self.absence_type else None
-
-    @property
-    def status_label(self) -> str:
-        return REQUEST_STATUSES.get(self.status, self.status)
 
 
 _PENDING_REQUESTS = (

@@ -108,30 +108,28 @@ def _cotisation_context(
     }
 
 
-def blank_hire_fields() -> Markup:
-    """The fields of an empty add-a-hire form (labels, choices, defaults; no value, no error,
-    no token): the same markup for every request, rendered once per process instead of nine
-    wtforms widgets per review page. Re-rendered each time while templates auto-reload."""
+def _rendered_once(template: str, name: str, form_class) -> Markup:
+    """`template` rendered with an empty `form_class` form (no value, no error, no token): the
+    same markup for every request, so rendered once per process and kept in the app's
+    extensions. Re-rendered each time while templates auto-reload."""
     cache = current_app.extensions.setdefault("billing", {})
-    html = cache.get("blank_hire_fields")
+    html = cache.get(template)
     if html is None or current_app.jinja_env.auto_reload:
-        form = HireForm(formdata=None, meta={"csrf": False})
+        form = form_class(formdata=None, meta={"csrf": False})
         # The output of an autoescaped template: already safe HTML.
-        rendered = render_template("billing/_hire_fields.html", hire_form=form)
-        html = cache["blank_hire_fields"] = Markup(rendered)  # noqa: S704
+        html = cache[template] = Markup(render_template(template, **{name: form}))  # noqa: S704
     return html
+
+
+def blank_hire_fields() -> Markup:
+    """The fields of an empty add-a-hire form (labels, choices, defaults), instead of nine
+    wtforms widgets per review page."""
+    return _rendered_once("billing/_hire_fields.html", "hire_form", HireForm)
 
 
 def blank_confirm_fields() -> Markup:
-    """The attestation box of an empty confirmation form, rendered once per process (as
-    blank_hire_fields)."""
-    cache = current_app.extensions.setdefault("billing", {})
-    html = cache.get("blank_confirm_fields")
-    if html is None or current_app.jinja_env.auto_reload:
-        form = ConfirmForm(formdata=None, meta={"csrf": False})
-        rendered = render_template("billing/_confirm_fields.html", confirm_form=form)
-        html = cache["blank_confirm_fields"] = Markup(rendered)  # noqa: S704
-    return html
+    """The attestation box of an empty confirmation form."""
+    return _rendered_once("billing/_confirm_fields.html", "confirm_form", ConfirmForm)
 
 
 def _open_tariff():

@@ -28,6 +28,7 @@ from services.follow_up import (
     next_visit_due,
     visit_status_badge,
 )
+from services.search import employee_names_contain, escape_like
 
 PER_PAGE = 25
 # "Prochaine visite" sort and "Visites à prévoir" compute the follow-up rules in Python: at
@@ -191,14 +192,8 @@ class Site:
     name: str
     city: str | None
 
-    @property
-    def label(self) -> str:
-        return f"{self.code} - {self.name}"
-
-    @property
-    def site_label(self) -> str:
-        """As Company.site_label: "00010-5 - Raison sociale (Dinan)"."""
-        return f"{self.code} - {self.name} ({self.city})" if self.city else self.label
+    label = Company.label  # "00010-5 - Raison sociale"
+    site_label = Company.site_label  # "00010-5 - Raison sociale (Dinan)"
 
 
 def sites_of(company: Company) -> list[Site]:
@@ -216,10 +211,6 @@ def _sites_statement():
         .where(Company.parent_id == bindparam("parent_id"))
         .order_by(Company.code)
     )
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _criteria(status: str, category: bool, words: int) -> list:
@@ -249,7 +240,7 @@ def _shape_and_values(company: Company, sites: list[Site], params: ListParams, d
         values["day"] = day
     if params.category:
         values["category"] = params.category
-    values.update({f"word{i}": f"%{_escape_like(word)}%" for i, word in enumerate(words)})
+    values.update({f"word{i}": f"%{escape_like(word)}%" for i, word in enumerate(words)})
     return (params.status, bool(params.category), len(words)), values
 
 
@@ -570,15 +561,7 @@ def history(company_ids: list[int], params: HistoryParams, *, employee_id: int |
         query = query.where(EmployeeChange.created_at < datetime.combine(params.until, datetime.max.time(), PARIS))
     if params.q:
         query = query.join(Employee, Employee.id == EmployeeChange.employee_id)
-        for word in params.q.split()[:5]:
-            pattern = f"%{_escape_like(word.lower())}%"
-            query = query.where(
-                or_(
-                    func.lower(Employee.birth_name).like(pattern, escape="\\"),
-                    func.lower(Employee.usage_name).like(pattern, escape="\\"),
-                    func.lower(Employee.first_names).like(pattern, escape="\\"),
-                )
-            )
+        query = query.where(*employee_names_contain(params.q))
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     pages = max(1, -(-total // per_page))
     page = min(params.page, pages)

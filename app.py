@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 from extensions import csrf, db, limiter, login_manager, mail, migrate
-from services import database
+from services.core import database
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -36,7 +36,7 @@ def create_app(config=None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.ensure_secret_key(app.config, app.instance_path)
 
-    from services import static_assets
+    from services.core import static_assets
 
     static_assets.init_app(app)
     if app.config["PROXY_FIX_X_FOR"]:

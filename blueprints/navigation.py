@@ -12,7 +12,7 @@ class Rubrique:
     label: str
     endpoint: str  # takes `code` as its only URL argument
     description: str
-    right: str | None  # from services.access.RIGHTS; None: everyone with access
+    right: str | None  # from services.companies.access.RIGHTS; None: everyone with access
     order: int
     icon: str = ""
 
@@ -29,7 +29,7 @@ def rubriques() -> list[Rubrique]:
 
 
 def visible_rubriques(membership) -> list[Rubrique]:
-    from services.access import has_right
+    from services.companies.access import has_right
 
     return [r for r in rubriques() if r.right is None or has_right(membership, r.right)]
 

@@ -57,7 +57,7 @@ from models.billing import (
 from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee, EmployeeChange
 from models.users import User
-from services import audit
+from services.core import audit
 
 PARIS = ZoneInfo("Europe/Paris")
 CENT = Decimal("0.01")
@@ -891,7 +891,7 @@ def confirm_declaration(
     `publish_invoices([invoice.id])` for the PDF and the mail); a later confirmation of the same
     year is a correction: a new version, and a complement or a credit note for the difference.
 
-    Must run in a write transaction (POST requests; `services.database.write_intent()` elsewhere):
+    Must run in a write transaction (POST requests; `services.core.database.write_intent()` elsewhere):
     the invoice number is taken under a row lock and released only by the commit."""
     on = on or today()
     if not attested:
@@ -1199,7 +1199,7 @@ def invoice_recipients(company: Company) -> list[str]:
 
 
 def _mail_invoice(company: Company, invoice: Invoice, document: Document) -> None:
-    from services.outbox import queue_mail
+    from services.core.outbox import queue_mail
 
     recipients = invoice_recipients(company)
     if not recipients:

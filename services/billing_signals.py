@@ -12,8 +12,10 @@ from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models.billing import CREDIT_NOTE, Declaration, Invoice, Payment, TariffYear
-from services import attention, billing_admin, staff_dashboard
 from services import billing as billing_service
+from services import billing_admin
+from services.companies import attention
+from services.staff import dashboard as staff_dashboard
 
 MEMBER_ROWS = 10
 

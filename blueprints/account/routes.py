@@ -22,8 +22,8 @@ from blueprints.scoping import company_view
 from blueprints.security import public
 from extensions import db
 from models.companies import Company
-from services import account as account_service
-from services.access import has_right, membership_for
+from services.account import account_and_users as account_service
+from services.companies.access import has_right, membership_for
 
 # --------------------------------------------------------------------------- hub
 
@@ -131,7 +131,7 @@ def update_profile():
 @login_required
 def change_email():
     """Ask for a new address: a link goes to it, the old address is told."""
-    from services.passwords import verify_password
+    from services.auth.passwords import verify_password
 
     form = EmailChangeForm()
     if form.validate():

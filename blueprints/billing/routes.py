@@ -18,9 +18,9 @@ from blueprints.scoping import company_view
 from extensions import db
 from models.billing import BILLING_DOC_KINDS, DECLARATION_CONFIRMED, DOC_KINDS, PAYMENT_METHODS, Document
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee
-from services import audit, french
 from services import billing as billing_service
-from services.access import has_right
+from services.companies.access import has_right
+from services.core import audit, french
 
 DOCUMENTS_PER_PAGE = 25
 STATUS_BADGES = {

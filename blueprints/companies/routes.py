@@ -12,9 +12,9 @@ from blueprints.login_session import client_ip
 from blueprints.scoping import company_view
 from extensions import db
 from models.companies import Company
-from services import companies as company_service
-from services.access import accessible_companies_query, get_company_for_user, membership_for
-from services.company_credentials import CompanyCredentialError, verify_company_credentials
+from services.auth.company_credentials import CompanyCredentialError, verify_company_credentials
+from services.companies import switcher as company_service
+from services.companies.access import accessible_companies_query, get_company_for_user, membership_for
 
 HOME = "companies.home"
 # Pages of the switcher itself: switching from them goes to the page the user came from.

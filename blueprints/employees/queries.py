@@ -14,7 +14,8 @@ from sqlalchemy import Date, bindparam, func, or_, select
 from extensions import db
 from models.companies import Company
 from models.employees import CATEGORIES, Employee, EmployeeChange, fold_search
-from services.follow_up import (
+from services.core.search import employee_names_contain, escape_like
+from services.employees.follow_up import (
     APTITUDE,
     BADGE_CLASSES,
     BADGE_OK,
@@ -28,7 +29,6 @@ from services.follow_up import (
     next_visit_due,
     visit_status_badge,
 )
-from services.search import employee_names_contain, escape_like
 
 PER_PAGE = 25
 # "Prochaine visite" sort and "Visites à prévoir" compute the follow-up rules in Python: at

@@ -14,10 +14,10 @@ from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
 from extensions import db
 from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, SEX_LABELS, SIR_RISKS, EmployeeChange
-from services import crypto
-from services import employees as service
-from services.employees import EXIT_REASONS, FIELD_LABELS, EmployeeError, get_employee_or_404, scope_ids
-from services.follow_up import VISIT_TYPE_LABELS, derive_category
+from services.core import crypto
+from services.employees import register as service
+from services.employees.follow_up import VISIT_TYPE_LABELS, derive_category
+from services.employees.register import EXIT_REASONS, FIELD_LABELS, EmployeeError, get_employee_or_404, scope_ids
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
@@ -340,7 +340,7 @@ def csv_template(company):
 def export(company):
     """The staff list as CSV (UTF-8 with BOM, ';'), streamed."""
     ids = scope_ids(company)
-    from services import audit
+    from services.core import audit
 
     audit.record("employee.exported", actor=current_user, company=company, ip=_ip())
     db.session.commit()
@@ -379,7 +379,7 @@ def import_csv(company):
             else:
                 for data in check.rows:
                     service.create_employee(company, data, current_user, _role(), kind="import")
-                from services import audit
+                from services.core import audit
 
                 audit.record("employee.imported", actor=current_user, company=company, ip=_ip(), count=len(check.rows))
                 db.session.commit()
@@ -396,7 +396,7 @@ def import_csv(company):
 @bp.cli.command("rotate-nir-key")
 def rotate_nir_key_command():
     """Re-encrypt every NIR with the newest key of NIR_ENCRYPTION_KEYS."""
-    from services.database import write_intent
+    from services.core.database import write_intent
 
     with write_intent():
         count = crypto.rotate_nir_keys()

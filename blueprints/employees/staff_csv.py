@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from extensions import db
 from models.companies import Company
 from models.employees import Employee
-from services.employees import EXIT_REASONS
+from services.employees.register import EXIT_REASONS
 
 COLUMNS = [
     ("nom_naissance", "birth_name"),

@@ -24,10 +24,11 @@ from models.base import utcnow
 from models.billing import DOC_KINDS
 from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, VISIT_TYPES, Centre
 from models.support import STATUS_ANSWERED, STATUS_LABELS
-from services import audit, planning
-from services import service_ops as ops
-from services.planning import PARIS, PlanningError, SlotTaken
-from services.support import SUBJECTS
+from services.core import audit
+from services.planning import reading
+from services.planning.reading import PARIS, PlanningError, SlotTaken
+from services.staff import operations as ops
+from services.support.contact import SUBJECTS
 
 MAX_ANSWER = 5000
 
@@ -209,7 +210,7 @@ def request_place(request_id: int):
             req, place_form=form, status=409, error="Cette demande a déjà reçu une réponse.", fragment=fragment
         )
     now = utcnow()
-    slot = planning.get_open_slot_or_none(req.company, form.slot.data, now)
+    slot = reading.get_open_slot_or_none(req.company, form.slot.data, now)
     if slot is None:
         form.slot.errors = [*form.slot.errors, "Choisissez un créneau de la liste."]
         return _request_page(req, place_form=form, status=422, fragment=fragment)

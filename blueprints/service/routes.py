@@ -23,7 +23,10 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.companies import Company
 from models.users import User
-from services import audit, letters, staff, staff_dashboard
+from services.core import audit
+from services.staff import dashboard as staff_dashboard
+from services.staff import letters
+from services.staff import team_and_members as staff
 
 PARIS = ZoneInfo("Europe/Paris")
 AUDIT_PER_PAGE = 50

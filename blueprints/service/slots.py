@@ -22,8 +22,9 @@ from extensions import db
 from models.base import utcnow
 from models.companies import Company
 from models.planning import PROFESSIONAL_KINDS, Centre, Professional
-from services import slot_series, staff_dashboard
-from services.slot_series import PARIS, SeriesError
+from services.planning import slot_series
+from services.planning.slot_series import PARIS, SeriesError
+from services.staff import dashboard as staff_dashboard
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
 DAY_NAMES = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")

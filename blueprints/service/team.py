@@ -11,7 +11,8 @@ from blueprints.service import bp
 from blueprints.service.access import staff_required
 from blueprints.service.forms import ActionForm, RoleForm, StaffCreateForm
 from extensions import db
-from services import staff, totp
+from services.auth import totp
+from services.staff import team_and_members as staff
 
 
 def _team_page(form=None, status=200, **extra):

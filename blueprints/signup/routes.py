@@ -15,8 +15,8 @@ from blueprints.signup import bp
 from blueprints.signup.forms import CompanyCredentialsForm, SignupForm
 from extensions import db, limiter
 from models.companies import Company
-from services import accounts
-from services.company_credentials import CompanyCredentialError, verify_company_credentials
+from services.auth import member_accounts as accounts
+from services.auth.company_credentials import CompanyCredentialError, verify_company_credentials
 
 COMPANY_KEY = "signup_company"
 DONE_KEY = "signup_done"

@@ -12,8 +12,8 @@ from blueprints.security import public
 from blueprints.support import bp
 from blueprints.support.forms import ContactForm
 from extensions import db
-from services import faq as faq_service
-from services import support as support_service
+from services.support import contact as support_service
+from services.support import faq as faq_service
 
 IDENTITY_PRESET = (
     "Bonjour,\n\nNous souhaitons faire modifier la raison sociale et/ou le SIRET de notre entreprise. "

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from extensions import db
 from models import AuditEvent, Employee, EmployeeChange
 from models.companies import ROLE_ACCOUNTANT
-from services import crypto
+from services.core import crypto
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_company, make_employee, make_member
 
@@ -215,7 +215,7 @@ def test_employees_pagination(client, employer, company):
 
 def test_employees_search_ignores_accents_and_case_and_follows_every_write(client, employer, company):
     """The search matches the folded `search_text` (no accents, lower case), kept by every write."""
-    from services import employees as service
+    from services.employees import register as service
 
     employee = make_employee(company, birth_name="Lefèvre", first_names="Hélène", job_title="Pâtissière")
     make_employee(company, birth_name="Cœur", usage_name="Dupré", first_names="Zoé", job_title="Vendeuse")

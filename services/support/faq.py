@@ -16,7 +16,7 @@ from pathlib import Path
 import nh3
 from markdown_it import MarkdownIt
 
-FAQ_DIR = Path(__file__).resolve().parent.parent / "faq"
+FAQ_DIR = Path(__file__).resolve().parents[2] / "faq"
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _ALLOWED_TAGS = {
     "p",

@@ -12,9 +12,9 @@ from sqlalchemy import bindparam, select, update
 from extensions import db
 from models.companies import Company
 from models.planning import CalendarFeed
-from services import audit
-from services.convocation import new_calendar, visit_event
-from services.planning import VisitFilters, coming_visits, company_scope_ids
+from services.core import audit
+from services.planning.convocation import new_calendar, visit_event
+from services.planning.reading import VisitFilters, coming_visits, company_scope_ids
 
 
 def hash_token(token: str) -> str:

@@ -22,7 +22,8 @@ from extensions import db
 from models.base import utcnow
 from models.staff import StaffRecoveryCode
 from models.users import User
-from services import audit, throttle
+from services.auth import throttle
+from services.core import audit
 
 ISSUER_FALLBACK = "Portail adhérents"
 RECOVERY_CODE_COUNT = 10

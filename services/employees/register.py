@@ -10,8 +10,8 @@ from sqlalchemy import and_, func, or_, select
 from extensions import db
 from models.companies import Company
 from models.employees import Employee, EmployeeChange
-from services import audit, crypto
-from services.follow_up import derive_category
+from services.core import audit, crypto
+from services.employees.follow_up import derive_category
 
 # Fields an employer declares (the NIR is handled apart: "nir" in data, plain, validated).
 DECLARED_FIELDS = (

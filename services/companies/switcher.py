@@ -15,10 +15,10 @@ from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLE_LABELS, Company, Membership
 from models.employees import Employee
 from models.users import User
-from services import audit
-from services.access import GRANT_PLANNING, RIGHTS, membership_for
-from services.outbox import queue_mail
-from services.search import escape_like
+from services.companies.access import GRANT_PLANNING, RIGHTS, membership_for
+from services.core import audit
+from services.core.outbox import queue_mail
+from services.core.search import escape_like
 
 # The switcher lists at most this many "other" companies; beyond it, a search field appears.
 MENU_LIMIT = 10
@@ -331,7 +331,7 @@ def _present_counts_statement():
 def overview(user, *, q: str = "", sort: str = "code", order: str = "asc", page: int = 1) -> Overview:
     """One page of "Mes entreprises": a fixed number of queries whatever the count (the
     page with its total, the "À traiter" providers; one more for a page past the end)."""
-    from services import attention
+    from services.companies import attention
 
     sort = sort if sort in SORTS else "code"
     order = order if order in ("asc", "desc") else "asc"

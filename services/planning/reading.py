@@ -29,9 +29,10 @@ from models.planning import (
     Visit,
 )
 from models.users import User
-from services import audit, follow_up, french
-from services.outbox import queue_mail
-from services.search import employee_names_contain, escape_like
+from services.core import audit, french
+from services.core.outbox import queue_mail
+from services.core.search import employee_names_contain, escape_like
+from services.employees import follow_up
 
 PARIS = ZoneInfo("Europe/Paris")
 SLOT_CSV_COLUMNS = ["debut", "duree_minutes", "centre", "professionnel", "code_adherent"]
@@ -833,7 +834,7 @@ def send_reminders(now: datetime, days_before: int = 2) -> int:
     """Queue a reminder for each active visit starting within `days_before` days. Each visit is
     claimed with an atomic UPDATE ... WHERE reminder_sent_at IS NULL, so a second run (or a
     concurrent one) never queues it twice. Commits per visit."""
-    from services.database import write_intent
+    from services.core.database import write_intent
 
     candidates = (
         db.session.execute(

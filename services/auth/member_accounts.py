@@ -15,9 +15,10 @@ from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, Company, Membership
 from models.throttle import ThrottleCounter
 from models.users import User
-from services import audit, sessions, throttle
-from services.outbox import queue_mail
-from services.passwords import generate_temporary_secret, hash_password, normalise, verify_password
+from services.auth import sessions, throttle
+from services.auth.passwords import generate_temporary_secret, hash_password, normalise, verify_password
+from services.core import audit
+from services.core.outbox import queue_mail
 
 TEMP_PASSWORD_TTL = timedelta(hours=72)
 RESET_CODE_TTL = timedelta(minutes=60)

@@ -15,8 +15,8 @@ from stdnum.fr import siret as siret_checker
 from extensions import db
 from models.base import utcnow
 from models.companies import CODE_RE, Company
-from services import audit
-from services.credentials import hash_teledeclarant, normalise_teledeclarant
+from services.core import audit
+from services.core.credentials import hash_teledeclarant, normalise_teledeclarant
 
 COLUMNS = (
     "code_adherent",

@@ -139,7 +139,7 @@ def _claim(limit: int, worker_id: str) -> list[OutboxMessage]:
 
     from models.base import utcnow
     from models.outbox import STATUS_PENDING, STATUS_SENDING
-    from services.database import write_intent
+    from services.core.database import write_intent
 
     now = utcnow()
     due = or_(
@@ -181,7 +181,7 @@ def _finish(message_id: int, worker_id: str, **values) -> bool:
     from sqlalchemy import update
 
     from models.outbox import STATUS_SENDING
-    from services.database import write_intent
+    from services.core.database import write_intent
 
     with write_intent(), _session() as session:
         result = session.execute(

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
-from services import french
+from services.core import french
 
 DEJAVU_DIR = "/usr/share/fonts/truetype/dejavu"
 PARIS = ZoneInfo("Europe/Paris")

@@ -17,9 +17,10 @@ from models.base import utcnow
 from models.companies import ROLE_EMPLOYER, ROLE_LABELS, ROLES, Company, Membership
 from models.support import EmailChangeRequest, Invitation
 from models.users import LoginSession, User
-from services import audit, sessions
-from services.outbox import queue_mail
-from services.passwords import hash_password, password_problems, verify_password
+from services.auth import sessions
+from services.auth.passwords import hash_password, password_problems, verify_password
+from services.core import audit
+from services.core.outbox import queue_mail
 
 EMAIL_CHANGE_TTL = timedelta(hours=24)
 INVITATION_TTL = timedelta(hours=72)

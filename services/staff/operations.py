@@ -15,11 +15,12 @@ from models.billing import DOC_KINDS, Document, PendingFee
 from models.companies import Company
 from models.planning import AppointmentRequest, Slot, Visit
 from models.support import STATUS_ANSWERED, STATUS_IN_PROGRESS, ContactMessage
-from services import audit, planning
-from services.outbox import queue_mail
-from services.planning import PARIS
-from services.staff import Page
-from services.support import subject_label
+from services.core import audit
+from services.core.outbox import queue_mail
+from services.planning import reading
+from services.planning.reading import PARIS
+from services.staff.team_and_members import Page
+from services.support.contact import subject_label
 
 PER_PAGE = 25
 MAX_DOCUMENT = 5 * 1024 * 1024
@@ -97,11 +98,11 @@ def slots_for_request(req: AppointmentRequest, now: datetime, limit: int = 60) -
         last = req.wished_to or first + timedelta(days=60)
         start = datetime.combine(first, time(0), PARIS).astimezone(UTC)
         end = datetime.combine(last + timedelta(days=1), time(0), PARIS).astimezone(UTC)
-        wished = planning.free_slots(company, start, end, now)[:limit]
+        wished = reading.free_slots(company, start, end, now)[:limit]
     taken = {s.id for s in wished}
     others = [
         s
-        for s in planning.free_slots(company, now, now + timedelta(days=90), now)[: limit + len(taken)]
+        for s in reading.free_slots(company, now, now + timedelta(days=90), now)[: limit + len(taken)]
         if s.id not in taken
     ][:limit]
     return wished, others
@@ -112,7 +113,7 @@ def place_request(req: AppointmentRequest, slot: Slot, visit_type: str, actor, n
     function (same checks, same e-mail); IntegrityError/SlotTaken mean the slot was just taken."""
     if req.status != "en_attente":
         raise OperationError("Cette demande a déjà reçu une réponse.")
-    visit = planning.book_slot(req.company, slot, req.employee_id, visit_type, actor, now)
+    visit = reading.book_slot(req.company, slot, req.employee_id, visit_type, actor, now)
     visit.request_id = req.id
     req.status = "planifiee"
     req.answered_at = now
@@ -134,7 +135,7 @@ def decline_request(req: AppointmentRequest, message: str, actor, now: datetime)
     req.answered_by_id = getattr(actor, "id", None)
     db.session.flush()
     audit.record("service.request_declined", actor=actor, company=req.company, target=req)
-    addresses = planning.employer_addresses(req.company)
+    addresses = reading.employer_addresses(req.company)
     if addresses:
         queue_mail(
             addresses,

@@ -13,8 +13,8 @@ from extensions import db
 from models.companies import Company
 from models.support import ContactMessage
 from models.users import User
-from services import audit
-from services.outbox import queue_mail
+from services.core import audit
+from services.core.outbox import queue_mail
 
 # key -> (label shown in the form, configuration key of the service address)
 SUBJECTS = {

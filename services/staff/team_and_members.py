@@ -15,9 +15,10 @@ from models.base import utcnow
 from models.companies import Company, Membership
 from models.employees import Employee
 from models.users import KIND_STAFF, User
-from services import audit, sessions
-from services.credentials import generate_teledeclarant, hash_teledeclarant
-from services.passwords import generate_temporary_secret, hash_password
+from services.auth import sessions
+from services.auth.passwords import generate_temporary_secret, hash_password
+from services.core import audit
+from services.core.credentials import generate_teledeclarant, hash_teledeclarant
 
 STAFF_ROLES = {"agent": "Agent", "admin": "Administrateur"}
 TEMP_PASSWORD_HOURS = 72  # SECURITY.md: a creation secret expires after 72 h

@@ -9,8 +9,8 @@ from fpdf import FPDF
 from icalendar import Calendar, Event
 
 from models.planning import Visit
-from services import french
-from services.planning import to_paris
+from services.core import french
+from services.planning.reading import to_paris
 
 FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 WHAT_TO_BRING = [

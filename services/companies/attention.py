@@ -41,7 +41,7 @@ def labels_for(company_ids: Iterable[int]) -> dict[int, list[str]]:
 @register
 def no_employee_declared(company_ids: list[int]) -> dict[int, list[str]]:
     """Companies with no present employee at all."""
-    from services.companies import present_employee_counts
+    from services.companies.switcher import present_employee_counts
 
     with_employees = present_employee_counts(company_ids)
     return {cid: ["Aucun salarié déclaré"] for cid in company_ids if cid not in with_employees}

@@ -13,7 +13,7 @@ from extensions import db
 from models.base import utcnow
 from models.companies import Company
 from models.planning import PROFESSIONAL_KINDS, Centre, Professional, Slot, Visit
-from services import audit
+from services.core import audit
 
 PARIS = ZoneInfo("Europe/Paris")
 MAX_SLOTS_PER_SERIES = 2000

@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from extensions import db
 from models.companies import CODE_RE, Company
-from services import audit, throttle
-from services.credentials import check_teledeclarant, hash_teledeclarant
+from services.auth import throttle
+from services.core import audit
+from services.core.credentials import check_teledeclarant, hash_teledeclarant
 
 NEUTRAL_ERROR = "Code adhérent et/ou n° télédéclarant incorrect"
 

@@ -433,10 +433,10 @@ def step_planning(ctx: DemoContext) -> None:
     from zoneinfo import ZoneInfo
 
     from models.planning import Professional, Slot, Visit
-    from services.planning import reading, slot_series
+    from services.planning import appointment_requests, booking, reading, slot_import, slot_series
 
     paris = ZoneInfo("Europe/Paris")
-    brieuc = reading.save_centre(
+    brieuc = slot_import.save_centre(
         "Centre de Saint-Brieuc",
         "10 rue de la Santé",
         "22000",
@@ -444,7 +444,7 @@ def step_planning(ctx: DemoContext) -> None:
         "Parking visiteurs à l'arrière du bâtiment ; accès PMR par l'entrée B.",
         actor_label="demo",
     )
-    dinan = reading.save_centre(
+    dinan = slot_import.save_centre(
         "Centre de Dinan", "4 place Duclos", "22100", "Dinan", "Au 1er étage, ascenseur.", actor_label="demo"
     )
     doctor = Professional(name="Dr Anne Le Bihan", kind="medecin")
@@ -465,7 +465,7 @@ def step_planning(ctx: DemoContext) -> None:
     )
     for employee, slot in zip(staff[:3], free[::4], strict=False):
         _, visit_type = reading.suggest_next_visit(employee, [], ctx.today)
-        reading.book_slot(company, slot, employee.id, visit_type, employer, now)
+        booking.book_slot(company, slot, employee.id, visit_type, employer, now)
     if len(staff) > 3 and len(free) > 2:
         slot = free[2]
         db.session.add(
@@ -498,7 +498,7 @@ def step_planning(ctx: DemoContext) -> None:
             )
         )
     if len(staff) > 14:
-        reading.create_request(
+        appointment_requests.create_request(
             company,
             {
                 "employee_id": staff[14].id,

@@ -19,8 +19,8 @@ from extensions import db
 from models.base import utcnow
 from models.planning import VISIT_TYPES
 from services.core import audit
+from services.planning import appointment_requests, booking, common, reading
 from services.planning import calendar_feed as feeds
-from services.planning import reading
 from services.planning.convocation import build_convocation_pdf, build_visit_ics, file_stem
 
 PREFIX = "/entreprises/<code>/planning"
@@ -92,8 +92,8 @@ def _common(company) -> dict:
     now = utcnow()
     return {
         "company": company,
-        "paris": reading.to_paris,
-        "day_label": reading.day_label,
+        "paris": common.to_paris,
+        "day_label": common.day_label,
         # Same URL as url_for("planning.index", code=..., **args), from one url_for per page.
         "planning_url": lambda **args: planning_prefix + _query_string(args),
         "visits_prefix": visits_prefix,
@@ -101,7 +101,7 @@ def _common(company) -> dict:
         "no_show_fee": current_app.config["NO_SHOW_FEE"],
         "visit_types": VISIT_TYPES,
         "now": now,
-        "can_change": lambda v: reading.can_change(v, now, notice_hours),
+        "can_change": lambda v: booking.can_change(v, now, notice_hours),
         # Same URLs as url_for("planning.convocation"/"visit_ics"/"move"/"cancel", ...).
         "visit_url": lambda visit_id, tail: f"{visits_prefix}{visit_id}/{tail}",
         # slots_prefix + "<id>/reserver": the URL of url_for("planning.book", code=..., slot_id=...).
@@ -118,8 +118,8 @@ def _common(company) -> dict:
 def index(company):
     """Coming visits as a list grouped by day, or one week; filters; requests; feed."""
     now = utcnow()
-    today = reading.to_paris(now).date()
-    scope = reading.scope_companies(company)
+    today = common.to_paris(now).date()
+    scope = common.scope_companies(company)
     scope_ids = [c.id for c in scope]
     filters = reading.VisitFilters(
         employee_id=_int_arg("salarie"),
@@ -145,9 +145,9 @@ def index(company):
         if v
     }
     if view == "semaine":
-        monday = reading.parse_iso_week(request.args.get("semaine"), today)
-        start, _ = reading.paris_day_bounds(monday)
-        end, _ = reading.paris_day_bounds(monday + timedelta(days=7))
+        monday = common.parse_iso_week(request.args.get("semaine"), today)
+        start, _ = common.paris_day_bounds(monday)
+        end, _ = common.paris_day_bounds(monday + timedelta(days=7))
         visits = reading.visit_rows_between(scope_ids, filters, start, end)
         by_day = dict(reading.group_by_day(visits))
         # A large company has ~45 visits a day: the week shows the first WEEK_DAY_LIMIT of each
@@ -155,16 +155,16 @@ def index(company):
         days = [monday + timedelta(days=i) for i in range(7)]
         ctx.update(
             week_days=[(day, by_day.get(day, [])[:WEEK_DAY_LIMIT], len(by_day.get(day, []))) for day in days],
-            week=reading.iso_week(monday),
-            prev_week=reading.iso_week(monday - timedelta(days=7)),
-            next_week=reading.iso_week(monday + timedelta(days=7)),
-            this_week=reading.iso_week(today - timedelta(days=today.weekday())),
+            week=common.iso_week(monday),
+            prev_week=common.iso_week(monday - timedelta(days=7)),
+            next_week=common.iso_week(monday + timedelta(days=7)),
+            this_week=common.iso_week(today - timedelta(days=today.weekday())),
             monday=monday,
         )
     else:
         page = _page_arg()
         from_day = _date_arg("du")
-        since = max(now, reading.paris_day_bounds(from_day)[0]) if from_day else now
+        since = max(now, common.paris_day_bounds(from_day)[0]) if from_day else now
         rows = reading.coming_visit_rows(
             scope_ids, filters, since, limit=LIST_PAGE_SIZE + 1, offset=(page - 1) * LIST_PAGE_SIZE
         )
@@ -220,7 +220,7 @@ def _slots_context(company, *, form=None, slot=None, message=None):
     the last one shown: `apres`), optionally of one centre (`centre`). A week holds up to ~2,000
     free slots at scale: listing them all weighed 165 KB."""
     now = utcnow()
-    today = reading.to_paris(now).date()
+    today = common.to_paris(now).date()
     this_monday = today - timedelta(days=today.weekday())
     # The centre filter is on the page, outside the fragment: an htmx request reads the centres
     # only to check a `centre` it was given (an unknown id would walk every future slot).
@@ -230,9 +230,9 @@ def _slots_context(company, *, form=None, slot=None, message=None):
         centre_id = None
     after = _cursor_arg()
     if request.args.get("semaine"):
-        monday = max(reading.parse_iso_week(request.args.get("semaine"), today), this_monday)
-        start, _ = reading.paris_day_bounds(monday)
-        end, _ = reading.paris_day_bounds(monday + timedelta(days=7))
+        monday = max(common.parse_iso_week(request.args.get("semaine"), today), this_monday)
+        start, _ = common.paris_day_bounds(monday)
+        end, _ = common.paris_day_bounds(monday + timedelta(days=7))
         slots = reading.free_slot_page(
             company, start, end, now, after=after, centre_id=centre_id, limit=SLOTS_PAGE_SIZE + 1
         )
@@ -240,28 +240,28 @@ def _slots_context(company, *, form=None, slot=None, message=None):
         slots = reading.free_slot_page(
             company, now, None, now, after=after, centre_id=centre_id, limit=SLOTS_PAGE_SIZE + 1
         )
-        first_day = reading.to_paris(slots[0].starts_at).date() if slots else today
+        first_day = common.to_paris(slots[0].starts_at).date() if slots else today
         monday = max(first_day - timedelta(days=first_day.weekday()), this_monday)
-        end, _ = reading.paris_day_bounds(monday + timedelta(days=7))
+        end, _ = common.paris_day_bounds(monday + timedelta(days=7))
         slots = [s for s in slots if s.starts_at < end]
     has_more = len(slots) > SLOTS_PAGE_SIZE
     slots = slots[:SLOTS_PAGE_SIZE]
-    week = reading.iso_week(monday)
+    week = common.iso_week(monday)
     ctx = _common(company)
     ctx.update(
         slots=slots,
         days=_group_slots(slots),
         week=week,
         monday=monday,
-        prev_week=reading.iso_week(monday - timedelta(days=7)) if monday > this_monday else None,
-        next_week=reading.iso_week(monday + timedelta(days=7)),
+        prev_week=common.iso_week(monday - timedelta(days=7)) if monday > this_monday else None,
+        next_week=common.iso_week(monday + timedelta(days=7)),
         message=message,
         move_visit=None,
         centres=centres,
         centre_id=centre_id,
         after=after,
         # the first day continues the one the previous batch ended with ("(suite)")
-        continued_day=reading.to_paris(after[0]).date() if after else None,
+        continued_day=common.to_paris(after[0]).date() if after else None,
         more_cursor=cursor_of(slots[-1]) if has_more else None,
         # htmx "Voir plus": only the next batch, appended in place of the link
         more_only=after is not None and wants_fragment(),
@@ -276,7 +276,7 @@ def _group_slots(slots):
     places: dict = {}
     people: dict = {}
     for slot in slots:
-        local = reading.to_paris(slot.starts_at)
+        local = common.to_paris(slot.starts_at)
         centre, pro = slot.centre, slot.professional
         place = places.get(centre.id)
         if place is None:
@@ -296,8 +296,8 @@ def slots(company):
 
 
 def _book_form(company):
-    today = reading.to_paris(utcnow()).date()
-    due = reading.employees_due_first(reading.company_scope_ids(company), today)
+    today = common.to_paris(utcnow()).date()
+    due = reading.employees_due_first(common.company_scope_ids(company), today)
     form = BookSlotForm()
     form.employee_id.choices = choices(
         [("", "Choisissez un salarié")]
@@ -332,13 +332,13 @@ def book(company, slot_id: int):
         return render("planning/book.html", "planning/_book.html", status=422, **ctx)
     visit_type = form.visit_type.data or suggestions[form.employee_id.data]
     try:
-        visit = reading.book_slot(company, slot, form.employee_id.data, visit_type, current_user, now)
+        visit = booking.book_slot(company, slot, form.employee_id.data, visit_type, current_user, now)
         db.session.commit()
-    except (IntegrityError, reading.SlotTaken) as exc:
+    except (IntegrityError, common.SlotTaken) as exc:
         db.session.rollback()
         message = (
             str(exc)
-            if isinstance(exc, reading.SlotTaken)
+            if isinstance(exc, common.SlotTaken)
             else ("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")
         )
         return render(
@@ -346,7 +346,7 @@ def book(company, slot_id: int):
         )
     flash(
         f"Rendez-vous enregistré pour {visit.employee.display_name} le "
-        f"{reading.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.",
+        f"{common.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.",
         "success",
     )
     return hx_redirect(url_for("planning.index", code=company.code))
@@ -361,8 +361,8 @@ def confirm(company, visit_id: int):
     """Confirm a visit proposed by the service."""
     visit = _visit_or_404(company, visit_id)
     try:
-        reading.confirm_proposal(company, visit, current_user)
-    except reading.PlanningError as exc:
+        booking.confirm_proposal(company, visit, current_user)
+    except common.PlanningError as exc:
         db.session.rollback()
         return render_error(409, str(exc))
     db.session.commit()
@@ -383,7 +383,7 @@ def another_date(company, visit_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             return render("planning/another_date.html", "planning/_another_date.html", status=422, **ctx)
-        reading.decline_proposal(company, visit, form.reason.data.strip(), current_user, utcnow())
+        booking.decline_proposal(company, visit, form.reason.data.strip(), current_user, utcnow())
         db.session.commit()
         flash("Votre demande d'une autre date a été transmise au service.", "success")
         return hx_redirect(url_for("planning.index", code=company.code))
@@ -396,8 +396,8 @@ def cancel(company, visit_id: int):
     """Cancel a visit, until the notice period."""
     visit = _visit_or_404(company, visit_id)
     try:
-        reading.cancel_visit(company, visit, current_user, utcnow(), _notice_hours())
-    except reading.PlanningError as exc:
+        booking.cancel_visit(company, visit, current_user, utcnow(), _notice_hours())
+    except common.PlanningError as exc:
         db.session.rollback()
         return render_error(409, str(exc))
     db.session.commit()
@@ -411,7 +411,7 @@ def move(company, visit_id: int):
     """Choose another free slot for a visit, until the notice period."""
     visit = _visit_or_404(company, visit_id)
     now = utcnow()
-    if not reading.can_change(visit, now, _notice_hours()):
+    if not booking.can_change(visit, now, _notice_hours()):
         return render_error(
             409,
             f"Ce rendez-vous ne peut plus être déplacé en ligne (délai de "
@@ -428,20 +428,20 @@ def move(company, visit_id: int):
             ctx["move_visit"] = visit
             return render("planning/move.html", "planning/_slots.html", status=422, **ctx)
         try:
-            reading.move_visit(company, visit, slot, current_user, now, _notice_hours())
+            booking.move_visit(company, visit, slot, current_user, now, _notice_hours())
             db.session.commit()
-        except (IntegrityError, reading.PlanningError) as exc:
+        except (IntegrityError, common.PlanningError) as exc:
             db.session.rollback()
             message = (
                 str(exc)
-                if isinstance(exc, reading.PlanningError)
+                if isinstance(exc, common.PlanningError)
                 else ("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")
             )
             visit = _visit_or_404(company, visit_id)
             ctx = _slots_context(company, message=message)
             ctx["move_visit"] = visit
             return render("planning/move.html", "planning/_slots.html", status=409, **ctx)
-        flash(f"Le rendez-vous est déplacé au {reading.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.", "success")
+        flash(f"Le rendez-vous est déplacé au {common.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.", "success")
         return hx_redirect(url_for("planning.index", code=company.code))
     ctx = _slots_context(company)
     ctx["move_visit"] = visit
@@ -488,8 +488,8 @@ def visit_ics(company, visit_id: int):
 @company_view(right="planning")
 def new_request(company):
     """Demander un rendez-vous: employee, reason, absence, wished dates, comment."""
-    today = reading.to_paris(utcnow()).date()
-    employees = reading.present_employees(reading.company_scope_ids(company), today)
+    today = common.to_paris(utcnow()).date()
+    employees = reading.present_employees(common.company_scope_ids(company), today)
     form = RequestForm()
     form.employee_id.choices = choices([("", "Choisissez un salarié")] + [(e.id, e.display_name) for e in employees])
     ctx = _common(company)
@@ -501,8 +501,8 @@ def new_request(company):
         for key in ("motivation", "comment"):
             data[key] = (data.get(key) or "").strip()
         try:
-            reading.create_request(company, data, current_user)
-        except reading.PlanningError as exc:
+            appointment_requests.create_request(company, data, current_user)
+        except common.PlanningError as exc:
             db.session.rollback()
             form.employee_id.errors = [str(exc)]
             return render("planning/request.html", "planning/_request.html", status=422, **ctx)

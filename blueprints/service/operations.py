@@ -26,7 +26,7 @@ from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, V
 from models.support import STATUS_ANSWERED, STATUS_LABELS
 from services.core import audit
 from services.planning import reading
-from services.planning.reading import PARIS, PlanningError, SlotTaken
+from services.planning.common import PARIS, PlanningError, SlotTaken
 from services.staff import operations as ops
 from services.support.contact import SUBJECTS
 

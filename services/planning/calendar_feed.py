@@ -13,8 +13,9 @@ from extensions import db
 from models.companies import Company
 from models.planning import CalendarFeed
 from services.core import audit
+from services.planning.common import company_scope_ids
 from services.planning.convocation import new_calendar, visit_event
-from services.planning.reading import VisitFilters, coming_visits, company_scope_ids
+from services.planning.reading import VisitFilters, coming_visits
 
 
 def hash_token(token: str) -> str:

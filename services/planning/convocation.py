@@ -10,7 +10,7 @@ from icalendar import Calendar, Event
 
 from models.planning import Visit
 from services.core import french
-from services.planning.reading import to_paris
+from services.planning.common import to_paris
 
 FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 WHAT_TO_BRING = [

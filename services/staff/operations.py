@@ -17,8 +17,8 @@ from models.planning import AppointmentRequest, Slot, Visit
 from models.support import STATUS_ANSWERED, STATUS_IN_PROGRESS, ContactMessage
 from services.core import audit
 from services.core.outbox import queue_mail
-from services.planning import reading
-from services.planning.reading import PARIS
+from services.planning import booking, common, reading
+from services.planning.common import PARIS
 from services.staff.team_and_members import Page
 from services.support.contact import subject_label
 
@@ -113,7 +113,7 @@ def place_request(req: AppointmentRequest, slot: Slot, visit_type: str, actor, n
     function (same checks, same e-mail); IntegrityError/SlotTaken mean the slot was just taken."""
     if req.status != "en_attente":
         raise OperationError("Cette demande a déjà reçu une réponse.")
-    visit = reading.book_slot(req.company, slot, req.employee_id, visit_type, actor, now)
+    visit = booking.book_slot(req.company, slot, req.employee_id, visit_type, actor, now)
     visit.request_id = req.id
     req.status = "planifiee"
     req.answered_at = now
@@ -135,7 +135,7 @@ def decline_request(req: AppointmentRequest, message: str, actor, now: datetime)
     req.answered_by_id = getattr(actor, "id", None)
     db.session.flush()
     audit.record("service.request_declined", actor=actor, company=req.company, target=req)
-    addresses = reading.employer_addresses(req.company)
+    addresses = common.employer_addresses(req.company)
     if addresses:
         queue_mail(
             addresses,

@@ -162,10 +162,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_error_handlers(app: Flask) -> None:
     from blueprints.errors import render_error
+    from services import scope
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return render_error(400, "La page a expiré. Rechargez-la puis recommencez votre saisie.")
+
+    @app.errorhandler(scope.NotFound)
+    def not_in_scope(exc):
+        # The scoped loaders' one refusal: no such object, or another company's (same answer).
+        return render_error(404)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

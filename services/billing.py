@@ -1410,10 +1410,3 @@ def correct_category(employee: Employee, category: str, actor, actor_role: str |
         source="declaration",
     )
     return employee
-
-
-def company_employee(company: Company, employee_id: int) -> Employee | None:
-    """An employee of this company (the company filter is in the SQL)."""
-    return db.session.execute(
-        select(Employee).where(Employee.id == employee_id, Employee.company_id == company.id)
-    ).scalar_one_or_none()

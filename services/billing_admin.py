@@ -224,14 +224,6 @@ def invoice_years() -> list[int]:
     return list(db.session.execute(select(Invoice.year).distinct().order_by(Invoice.year.desc())).scalars())
 
 
-def get_invoice(invoice_id: int) -> Invoice | None:
-    return db.session.execute(
-        select(Invoice)
-        .where(Invoice.id == invoice_id)
-        .options(selectinload(Invoice.lines), selectinload(Invoice.payments))
-    ).scalar_one_or_none()
-
-
 def overdue_condition(on: date):
     paid = paid_subquery()
     return paid, and_(

@@ -19,6 +19,7 @@ from extensions import db
 from models.billing import BILLING_DOC_KINDS, DECLARATION_CONFIRMED, DOC_KINDS, PAYMENT_METHODS, Document
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee
 from services import billing as billing_service
+from services import scope
 from services.companies.access import has_right
 from services.core import audit, french
 
@@ -224,7 +225,7 @@ def _fix_answer(company, employee, *, status: int = 200, row_error=None):
 @company_view(right="declaration")
 def employee_fix(company, employee_id: int):
     """Correct one employee of the list: departure or category (loaded on demand per row)."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = scope.employee(company, employee_id, sites=False)
     return _fix_answer(company, employee)
 
 
@@ -260,7 +261,7 @@ def add_hire(company):
 @company_view(right="declaration")
 def record_departure(company, employee_id: int):
     """Record the departure of an employee of the list."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = scope.employee(company, employee_id, sites=False)
     if _open_tariff() is None:
         return _campaign_closed()
     form = DepartureForm()
@@ -283,7 +284,7 @@ def record_departure(company, employee_id: int):
 @company_view(right="declaration")
 def correct_category(company, employee_id: int):
     """Correct the follow-up category of an employee of the list."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = scope.employee(company, employee_id, sites=False)
     if _open_tariff() is None:
         return _campaign_closed()
     form = CategoryForm()
@@ -451,11 +452,7 @@ def documents(company):
 @company_view(right="invoices")
 def download(company, document_id: int):
     """Download a document of the company (invoices: right `invoices`; others: `documents`)."""
-    document = db.session.execute(
-        select(Document).where(Document.id == document_id, Document.company_id == company.id)
-    ).scalar_one_or_none()
-    if document is None:
-        abort(404)
+    document = scope.document(company, document_id)
     right = "invoices" if document.kind in BILLING_DOC_KINDS else "documents"
     if not has_right(g.membership, right):
         abort(404)

@@ -14,10 +14,11 @@ from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
 from extensions import db
 from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, SEX_LABELS, SIR_RISKS, EmployeeChange
+from services import scope
 from services.core import crypto
 from services.employees import register as service
 from services.employees.follow_up import VISIT_TYPE_LABELS, derive_category
-from services.employees.register import EXIT_REASONS, FIELD_LABELS, EmployeeError, get_employee_or_404, scope_ids
+from services.employees.register import EXIT_REASONS, FIELD_LABELS, EmployeeError
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
@@ -142,7 +143,7 @@ def _row_form(company, employee, form, status=200):
 @company_view(right="employees")
 def row(company, employee_id):
     """Annuler: the list row as it was (the list page without JavaScript)."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     if not is_htmx():
         return hx_redirect(url_for("employees.index", code=company.code))
     return render_template("employees/_row.html", cells=_row_cells(company, employee))
@@ -152,7 +153,7 @@ def row(company, employee_id):
 @company_view(right="employees")
 def row_edit(company, employee_id):
     """Modifier in the list: the row swaps to a compact form (poste, contrat, nuit) and back."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     prefix = f"e{employee.id}-"
     if request.method == "GET":
         if not is_htmx():
@@ -200,7 +201,7 @@ def _employee_context(company, employee, **extra):
 @company_view(right="employees")
 def detail(company, employee_id):
     """The employee page: identity, contract, category and reasons, visits, next visit, history."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     return render("employees/detail.html", "employees/_card.html", **_employee_context(company, employee))
 
 
@@ -208,7 +209,7 @@ def detail(company, employee_id):
 @company_view(right="employees")
 def reveal_nir(company, employee_id):
     """Voir: show the full NIR (POST, audited)."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     full = service.reveal_nir(employee, current_user, company)
     db.session.commit()
     ctx = _employee_context(company, employee)
@@ -220,7 +221,7 @@ def reveal_nir(company, employee_id):
 @company_view(right="employees")
 def edit(company, employee_id):
     """Modifier: the card swaps to this form and back (a normal page without JavaScript)."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     sites = reg.sites_of(company)
     if request.method == "GET":
         form = EmployeeForm(obj=employee, editing=True)
@@ -264,7 +265,7 @@ def edit(company, employee_id):
 @company_view(right="employees")
 def departure(company, employee_id):
     """Déclarer un départ: date de sortie and motif."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     form = DepartureForm()
     status = 200
     if employee.exit_date is not None and request.method == "GET":
@@ -293,7 +294,7 @@ def departure(company, employee_id):
 @company_view(right="employees")
 def cancel_departure(company, employee_id):
     """Annuler le départ declared by mistake."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     try:
         service.cancel_departure(employee, current_user, _role())
     except EmployeeError as exc:
@@ -312,7 +313,7 @@ def cancel_departure(company, employee_id):
 def history(company):
     """Historique de vos déclarations: filterable by kind, employee and date, paginated."""
     params = reg.HistoryParams.from_args(request.args)
-    changes, total, page_number, pages = reg.history(scope_ids(company), params)
+    changes, total, page_number, pages = reg.history(scope.company_ids(company), params)
     return render(
         "employees/history.html",
         "employees/_history_results.html",
@@ -339,7 +340,7 @@ def csv_template(company):
 @company_view(right="employees")
 def export(company):
     """The staff list as CSV (UTF-8 with BOM, ';'), streamed."""
-    ids = scope_ids(company)
+    ids = scope.company_ids(company)
     from services.core import audit
 
     audit.record("employee.exported", actor=current_user, company=company, ip=_ip())

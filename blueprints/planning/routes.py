@@ -18,6 +18,7 @@ from blueprints.security import public
 from extensions import db
 from models.base import utcnow
 from models.planning import VISIT_TYPES
+from services import scope
 from services.core import audit
 from services.planning import appointment_requests, booking, common, reading
 from services.planning import calendar_feed as feeds
@@ -70,15 +71,6 @@ def _page_arg() -> int:
     return min(max(value, 1), 1000)
 
 
-def _visit_or_404(company, visit_id: int):
-    visit = reading.get_visit_or_none(company, visit_id)
-    if visit is None:
-        from flask import abort
-
-        abort(404)
-    return visit
-
-
 def _query_string(args: dict) -> str:
     """As url_for's query string (werkzeug.urls._urlencode): None values left out."""
     items = [(k, v) for k, v in args.items() if v is not None]
@@ -119,8 +111,8 @@ def index(company):
     """Coming visits as a list grouped by day, or one week; filters; requests; feed."""
     now = utcnow()
     today = common.to_paris(now).date()
-    scope = common.scope_companies(company)
-    scope_ids = [c.id for c in scope]
+    sites = common.scope_companies(company)
+    scope_ids = [c.id for c in sites]
     filters = reading.VisitFilters(
         employee_id=_int_arg("salarie"),
         site_id=_int_arg("site") if _int_arg("site") in scope_ids else None,
@@ -129,9 +121,12 @@ def index(company):
     )
     # The employee filter is a name search (a select of every employee weighed 190 KB for a
     # 5,000-employee company); `?salarie=<id>` still narrows to one employee, shown by name.
-    chosen = reading.employee_in_scope(scope_ids, filters.employee_id) if filters.employee_id else None
-    if filters.employee_id and chosen is None:
-        filters.employee_id = None
+    chosen = None
+    if filters.employee_id:
+        try:
+            chosen = scope.employee(company, filters.employee_id)
+        except scope.NotFound:
+            filters.employee_id = None
     view = "semaine" if request.args.get("vue") == "semaine" or request.args.get("semaine") else "liste"
     ctx = _common(company)
     filter_args = {
@@ -178,7 +173,7 @@ def index(company):
         view=view,
         filters=filters,
         filter_args=filter_args,
-        sites=scope,
+        sites=sites,
         chosen_employee=chosen,
         all_employees_url=ctx["planning_url"](
             vue="semaine" if view == "semaine" else None,
@@ -297,7 +292,7 @@ def slots(company):
 
 def _book_form(company):
     today = common.to_paris(utcnow()).date()
-    due = reading.employees_due_first(common.company_scope_ids(company), today)
+    due = reading.employees_due_first(scope.company_ids(company), today)
     form = BookSlotForm()
     form.employee_id.choices = choices(
         [("", "Choisissez un salarié")]
@@ -359,7 +354,7 @@ def book(company, slot_id: int):
 @company_view(right="planning")
 def confirm(company, visit_id: int):
     """Confirm a visit proposed by the service."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     try:
         booking.confirm_proposal(company, visit, current_user)
     except common.PlanningError as exc:
@@ -374,7 +369,7 @@ def confirm(company, visit_id: int):
 @company_view(right="planning")
 def another_date(company, visit_id: int):
     """Ask the service for another date (reason required); the proposal is cancelled."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     if visit.status != "proposee":
         return render_error(404)
     form = AnotherDateForm()
@@ -394,7 +389,7 @@ def another_date(company, visit_id: int):
 @company_view(right="planning")
 def cancel(company, visit_id: int):
     """Cancel a visit, until the notice period."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     try:
         booking.cancel_visit(company, visit, current_user, utcnow(), _notice_hours())
     except common.PlanningError as exc:
@@ -409,7 +404,7 @@ def cancel(company, visit_id: int):
 @company_view(right="planning")
 def move(company, visit_id: int):
     """Choose another free slot for a visit, until the notice period."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     now = utcnow()
     if not booking.can_change(visit, now, _notice_hours()):
         return render_error(
@@ -437,7 +432,7 @@ def move(company, visit_id: int):
                 if isinstance(exc, common.PlanningError)
                 else ("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")
             )
-            visit = _visit_or_404(company, visit_id)
+            visit = scope.visit(company, visit_id)
             ctx = _slots_context(company, message=message)
             ctx["move_visit"] = visit
             return render("planning/move.html", "planning/_slots.html", status=409, **ctx)
@@ -463,7 +458,7 @@ def _download(company, visit, data: bytes, filename: str, mimetype: str, kind: s
 @company_view(right="planning")
 def convocation(company, visit_id: int):
     """The convocation PDF (file name without personal data); the download is audited."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     if visit.status not in ("proposee", "confirmee"):
         return render_error(404)
     data = build_convocation_pdf(visit, _service(), compress=not current_app.testing)
@@ -474,7 +469,7 @@ def convocation(company, visit_id: int):
 @company_view(right="planning")
 def visit_ics(company, visit_id: int):
     """The visit as an .ics file for the employer's calendar; the download is audited."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     if visit.status not in ("proposee", "confirmee"):
         return render_error(404)
     data = build_visit_ics(visit, _service())
@@ -489,7 +484,7 @@ def visit_ics(company, visit_id: int):
 def new_request(company):
     """Demander un rendez-vous: employee, reason, absence, wished dates, comment."""
     today = common.to_paris(utcnow()).date()
-    employees = reading.present_employees(common.company_scope_ids(company), today)
+    employees = reading.present_employees(scope.company_ids(company), today)
     form = RequestForm()
     form.employee_id.choices = choices([("", "Choisissez un salarié")] + [(e.id, e.display_name) for e in employees])
     ctx = _common(company)

@@ -32,6 +32,7 @@ from services import billing as billing_service
 from services import (
     billing_admin,
     billing_signals,  # noqa: F401  (registers the dashboard, member-page and attention providers)
+    scope,
 )
 from services.billing import BillingError, TariffError
 
@@ -466,13 +467,6 @@ def billing_invoices():
     )
 
 
-def _invoice_or_404(invoice_id: int):
-    invoice = billing_admin.get_invoice(invoice_id)
-    if invoice is None:
-        abort(404)
-    return invoice
-
-
 def _invoice_page(invoice, form=None, *, status=200):
     last = billing_admin.last_reminders([invoice.id]).get(invoice.id)
     if form is None:
@@ -498,14 +492,14 @@ def _invoice_page(invoice, form=None, *, status=200):
 @staff_required()
 def billing_invoice(invoice_id: int):
     """An invoice: lines, payments, the payment form and the reminder."""
-    return _invoice_page(_invoice_or_404(invoice_id))
+    return _invoice_page(scope.invoice(scope.EVERY_COMPANY, invoice_id))
 
 
 @bp.post("/factures/<int:invoice_id>/paiements")
 @staff_required()
 def billing_payment(invoice_id: int):
     """Record a payment received on an invoice."""
-    invoice = _invoice_or_404(invoice_id)
+    invoice = scope.invoice(scope.EVERY_COMPANY, invoice_id)
     form = PaymentForm()
     if not form.validate_on_submit():
         return _invoice_page(invoice, form, status=422)
@@ -521,7 +515,7 @@ def billing_payment(invoice_id: int):
         )
     except BillingError as exc:
         db.session.rollback()
-        invoice = _invoice_or_404(invoice_id)
+        invoice = scope.invoice(scope.EVERY_COMPANY, invoice_id)
         form.amount.errors = [*form.amount.errors, str(exc)]
         return _invoice_page(invoice, form, status=422)
     db.session.commit()
@@ -533,7 +527,7 @@ def billing_payment(invoice_id: int):
 @staff_required()
 def billing_remind(invoice_id: int):
     """Queue the reminder mail of an overdue invoice (once per 7 days)."""
-    invoice = _invoice_or_404(invoice_id)
+    invoice = scope.invoice(scope.EVERY_COMPANY, invoice_id)
     if not ActionForm().validate_on_submit():
         flash("La page a expiré : validez à nouveau.", "error")
     else:

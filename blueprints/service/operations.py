@@ -24,6 +24,7 @@ from models.base import utcnow
 from models.billing import DOC_KINDS
 from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, VISIT_TYPES, Centre
 from models.support import STATUS_ANSWERED, STATUS_LABELS
+from services import scope
 from services.core import audit
 from services.planning import reading
 from services.planning.common import PARIS, PlanningError, SlotTaken
@@ -160,13 +161,6 @@ def requests():
     )
 
 
-def _request_or_404(request_id: int):
-    req = ops.get_request(request_id)
-    if req is None:
-        abort(404)
-    return req
-
-
 def _request_page(req, *, place_form=None, decline_form=None, status=200, error=None, fragment=None):
     wished, others = ops.slots_for_request(req, utcnow()) if req.status == "en_attente" else ([], [])
     if place_form is None:
@@ -193,14 +187,14 @@ def _request_page(req, *, place_form=None, decline_form=None, status=200, error=
 @staff_required()
 def request_detail(request_id: int):
     """One request: its facts, free slots to place it, or a refusal."""
-    return _request_page(_request_or_404(request_id))
+    return _request_page(scope.request(scope.EVERY_COMPANY, request_id))
 
 
 @bp.post("/demandes/<int:request_id>/placer")
 @staff_required()
 def request_place(request_id: int):
     """Place the request on a free slot: a confirmed visit, and the employer's e-mail."""
-    req = _request_or_404(request_id)
+    req = scope.request(scope.EVERY_COMPANY, request_id)
     form = PlaceForm()
     fragment = "service/ops/_place_form.html"
     if not form.validate_on_submit():
@@ -219,7 +213,7 @@ def request_place(request_id: int):
         db.session.commit()
     except (IntegrityError, SlotTaken):
         db.session.rollback()
-        req = _request_or_404(request_id)
+        req = scope.request(scope.EVERY_COMPANY, request_id)
         return _request_page(
             req,
             place_form=form,
@@ -229,7 +223,7 @@ def request_place(request_id: int):
         )
     except (PlanningError, ops.OperationError) as exc:
         db.session.rollback()
-        req = _request_or_404(request_id)
+        req = scope.request(scope.EVERY_COMPANY, request_id)
         form.slot.errors = [*form.slot.errors, str(exc)]
         return _request_page(req, place_form=form, status=422, fragment=fragment)
     flash(f"Demande placée : visite du {visit.starts_at.astimezone(PARIS):%d/%m/%Y à %H:%M}.", "success")
@@ -240,7 +234,7 @@ def request_place(request_id: int):
 @staff_required()
 def request_decline(request_id: int):
     """Refuse the request with a message to the employer."""
-    req = _request_or_404(request_id)
+    req = scope.request(scope.EVERY_COMPANY, request_id)
     form = DeclineForm()
     fragment = "service/ops/_decline_form.html"
     if not form.validate_on_submit():
@@ -249,7 +243,7 @@ def request_decline(request_id: int):
         ops.decline_request(req, form.message.data.strip(), current_user, utcnow())
     except ops.OperationError as exc:
         db.session.rollback()
-        req = _request_or_404(request_id)
+        req = scope.request(scope.EVERY_COMPANY, request_id)
         form.message.errors = [*form.message.errors, str(exc)]
         return _request_page(req, decline_form=form, status=409, fragment=fragment)
     db.session.commit()
@@ -297,13 +291,6 @@ def visits():
     )
 
 
-def _visit_or_404(visit_id: int):
-    visit = ops.get_visit(visit_id)
-    if visit is None:
-        abort(404)
-    return visit
-
-
 def _visit_page(visit, *, outcome_form=None, document_form=None, status=200, fragment=None):
     if outcome_form is None:
         outcome_form = OutcomeForm(formdata=None)
@@ -324,14 +311,14 @@ def _visit_page(visit, *, outcome_form=None, document_form=None, status=200, fra
 @staff_required()
 def visit_detail(visit_id: int):
     """One visit: its facts, the outcome form, its documents and fee."""
-    return _visit_page(_visit_or_404(visit_id))
+    return _visit_page(scope.visit(scope.EVERY_COMPANY, visit_id))
 
 
 @bp.post("/visites/<int:visit_id>/resultat")
 @staff_required()
 def visit_outcome(visit_id: int):
     """Record the outcome of a visit (with its PDF, or the no-show fee)."""
-    visit = _visit_or_404(visit_id)
+    visit = scope.visit(scope.EVERY_COMPANY, visit_id)
     form = OutcomeForm()
     fragment = "service/ops/_outcome_form.html"
     if not form.validate_on_submit():
@@ -344,7 +331,7 @@ def visit_outcome(visit_id: int):
         )
     except (ops.OperationError, IntegrityError) as exc:
         db.session.rollback()
-        visit = _visit_or_404(visit_id)
+        visit = scope.visit(scope.EVERY_COMPANY, visit_id)
         message = str(exc) if isinstance(exc, ops.OperationError) else "Ce résultat est déjà enregistré."
         target = form.document if getattr(exc, "field", None) == "document" else form.outcome
         target.errors = [*target.errors, message]
@@ -358,7 +345,7 @@ def visit_outcome(visit_id: int):
 @staff_required()
 def visit_document(visit_id: int):
     """Attach an attestation or avis to a visit already recorded as done."""
-    visit = _visit_or_404(visit_id)
+    visit = scope.visit(scope.EVERY_COMPANY, visit_id)
     form = DocumentForm()
     fragment = "service/ops/_document_form.html"
     if not form.validate_on_submit():
@@ -370,7 +357,7 @@ def visit_document(visit_id: int):
         ops.attach_document(visit, form.document_kind.data, data, current_user)
     except ops.OperationError as exc:
         db.session.rollback()
-        visit = _visit_or_404(visit_id)
+        visit = scope.visit(scope.EVERY_COMPANY, visit_id)
         form.document.errors = [*form.document.errors, str(exc)]
         return _visit_page(visit, document_form=form, status=422, fragment=fragment)
     db.session.commit()
@@ -382,7 +369,7 @@ def visit_document(visit_id: int):
 @staff_required()
 def visit_bill(visit_id: int):
     """Add the no-show fee of a non-excused absence recorded earlier to the next invoice."""
-    visit = _visit_or_404(visit_id)
+    visit = scope.visit(scope.EVERY_COMPANY, visit_id)
     if not ActionForm().validate_on_submit():
         flash("La page a expiré : validez à nouveau.", "error")
         return hx_redirect(url_for("service.visit_detail", visit_id=visit.id))
@@ -420,13 +407,6 @@ def messages():
     )
 
 
-def _message_or_404(message_id: int):
-    message = ops.get_message(message_id)
-    if message is None:
-        abort(404)
-    return message
-
-
 def _message_page(message, *, form=None, status=200, fragment=None):
     return render(
         "service/ops/message.html",
@@ -444,14 +424,14 @@ def _message_page(message, *, form=None, status=200, fragment=None):
 @staff_required()
 def message_detail(message_id: int):
     """One message: its text, its attachment, the answer form."""
-    return _message_page(_message_or_404(message_id))
+    return _message_page(scope.message(scope.EVERY_COMPANY, message_id))
 
 
 @bp.post("/messages/<int:message_id>/repondre")
 @staff_required()
 def message_answer(message_id: int):
     """Answer the message: stored, shown in the sender's "Mes messages" and mailed to them."""
-    message = _message_or_404(message_id)
+    message = scope.message(scope.EVERY_COMPANY, message_id)
     form = AnswerForm()
     if not form.validate_on_submit():
         return _message_page(message, form=form, status=422, fragment="service/ops/_answer_form.html")
@@ -465,7 +445,7 @@ def message_answer(message_id: int):
 @staff_required()
 def message_in_progress(message_id: int):
     """Mark the message as being handled."""
-    message = _message_or_404(message_id)
+    message = scope.message(scope.EVERY_COMPANY, message_id)
     if not ActionForm().validate_on_submit():
         flash("La page a expiré : validez à nouveau.", "error")
     else:
@@ -483,7 +463,7 @@ def message_in_progress(message_id: int):
 @staff_required()
 def message_attachment(message_id: int):
     """Download the message's attachment (audited)."""
-    message = _message_or_404(message_id)
+    message = scope.message(scope.EVERY_COMPANY, message_id)
     data = message.attachment_data
     if not data:
         abort(404)

@@ -23,6 +23,7 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.companies import Company
 from models.users import User
+from services import scope
 from services.core import audit
 from services.staff import dashboard as staff_dashboard
 from services.staff import letters
@@ -69,7 +70,7 @@ def members():
 @staff_required()
 def member(code: str):
     """A member's page: sites, users and roles, employees, and what other features add."""
-    company = staff.get_company_or_404(code)
+    company = scope.company_by_code(code)
     return _member_page(company)
 
 
@@ -88,7 +89,7 @@ def _member_page(company, *, site_form=None, renew_form=None, status=200):
 @staff_required()
 def site_create(code: str):
     """Create a site NNNNN-N of this member."""
-    company = staff.get_company_or_404(code)
+    company = scope.company_by_code(code)
     form = SiteForm()
     if company.is_site:
         from flask import abort
@@ -125,7 +126,7 @@ def site_create(code: str):
 def teledeclarant_renew(code: str):
     """Generate a new n° télédéclarant; the answer is the letter (PDF), the only place the
     number ever appears."""
-    company = staff.get_company_or_404(code)
+    company = scope.company_by_code(code)
     form = RenewTeledeclarantForm()
     if not form.validate_on_submit():
         return _member_page(company, renew_form=form, status=422)

@@ -17,6 +17,7 @@ from models.base import utcnow
 from models.companies import ROLE_EMPLOYER, ROLE_LABELS, ROLES, Company, Membership
 from models.support import EmailChangeRequest, Invitation
 from models.users import LoginSession, User
+from services import scope
 from services.auth import sessions
 from services.auth.passwords import hash_password, password_problems, verify_password
 from services.core import audit
@@ -335,14 +336,6 @@ def pending_invitations(company: Company) -> list[Invitation]:
     )
 
 
-def get_membership_or_none(company: Company, membership_id: int) -> Membership | None:
-    return db.session.execute(
-        select(Membership).where(
-            Membership.id == membership_id, Membership.company_id == company.id, Membership.revoked_at.is_(None)
-        )
-    ).scalar_one_or_none()
-
-
 def _count_employers(company: Company) -> int:
     return db.session.execute(
         select(func.count(Membership.id)).where(
@@ -514,16 +507,7 @@ def accept_invitation(invitation: Invitation, data: dict, password: str, *, ip: 
 
 
 def cancel_invitation(company: Company, invitation_id: int, actor: User, *, ip: str | None = None) -> bool:
-    row = db.session.execute(
-        select(Invitation).where(
-            Invitation.id == invitation_id,
-            Invitation.company_id == company.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.cancelled_at.is_(None),
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        return False
+    row = scope.invitation(company, invitation_id)
     row.cancelled_at = utcnow()
     audit.record("invitation.cancelled", actor=actor, company=company, target=row, ip=ip)
     db.session.flush()

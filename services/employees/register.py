@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from extensions import db
 from models.companies import Company
 from models.employees import Employee, EmployeeChange
+from services import scope
 from services.core import audit, crypto
 from services.employees.follow_up import derive_category
 
@@ -73,25 +74,6 @@ class EmployeeError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
-
-
-def scope_ids(company: Company) -> list[int]:
-    """The companies whose employees a view of `company` shows: a member and its sites, or the site."""
-    if company.is_site:
-        return [company.id]
-    site_ids = db.session.execute(select(Company.id).where(Company.parent_id == company.id)).scalars().all()
-    return [company.id, *site_ids]
-
-
-def get_employee_or_404(company: Company, employee_id: int) -> Employee:
-    from flask import abort
-
-    employee = db.session.execute(
-        select(Employee).where(Employee.id == employee_id, Employee.company_id.in_(scope_ids(company)))
-    ).scalar_one_or_none()
-    if employee is None:
-        abort(404)
-    return employee
 
 
 def _plain(value):
@@ -164,7 +146,7 @@ def create_employee(company: Company, data: dict, actor, role: str | None, *, ki
     """Declare a new employee in `company` (or data["company_id"], one of its sites)."""
     check_category(data)
     target_id = data.get("company_id") or company.id
-    if target_id not in scope_ids(company):
+    if target_id not in scope.company_ids(company):
         raise EmployeeError("Établissement inconnu.", "company_id")
     employee = Employee(company_id=target_id, risks=[], category="SI", created_by_id=getattr(actor, "id", None))
     employee.contract_nature = "01"
@@ -254,7 +236,7 @@ def find_probable_duplicates(company: Company, data: dict, *, exclude_id: int | 
         )
     if not conditions:
         return []
-    query = select(Employee).where(Employee.company_id.in_(scope_ids(company)), or_(*conditions))
+    query = select(Employee).where(Employee.company_id.in_(scope.company_ids(company)), or_(*conditions))
     if exclude_id is not None:
         query = query.where(Employee.id != exclude_id)
     return list(db.session.execute(query.order_by(Employee.id).limit(5)).scalars())

@@ -12,8 +12,8 @@ from sqlalchemy import bindparam, select, update
 from extensions import db
 from models.companies import Company
 from models.planning import CalendarFeed
+from services import scope
 from services.core import audit
-from services.planning.common import company_scope_ids
 from services.planning.convocation import new_calendar, visit_event
 from services.planning.reading import VisitFilters, coming_visits
 
@@ -89,7 +89,7 @@ def initials(employee) -> str:
 def build_feed(company: Company, service: dict, now: datetime) -> bytes:
     cal = new_calendar(f"{service['short_name']} – visites {company.code}")
     cal.add("x-published-ttl", "PT1H")
-    for visit in coming_visits(company_scope_ids(company), VisitFilters(), now, limit=1000):
+    for visit in coming_visits(scope.company_ids(company), VisitFilters(), now, limit=1000):
         label = initials(visit.employee)
         summary = f"{visit.type_label} – {label}"
         description = f"Visite de santé au travail ({visit.type_label}) – salarié(e) {label}, {visit.company.code}."

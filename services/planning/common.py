@@ -17,6 +17,7 @@ from models.planning import (
     Visit,
 )
 from models.users import User
+from services import scope
 from services.core import french
 from services.core.outbox import queue_mail
 
@@ -36,14 +37,6 @@ class TooLate(PlanningError):
 
 
 # --------------------------------------------------------------------------- scope
-
-
-def company_scope_ids(company: Company) -> list[int]:
-    """The company and, for a member, its sites (one query; none for a site)."""
-    if company.parent_id is not None:
-        return [company.id]
-    site_ids = db.session.execute(select(Company.id).where(Company.parent_id == company.id)).scalars().all()
-    return [company.id, *site_ids]
 
 
 @dataclass(slots=True, frozen=True)
@@ -146,9 +139,7 @@ def notify_employers(company: Company, visit: Visit, kind: str, subject: str, **
 
 
 def check_employee(company: Company, employee_id: int) -> Employee:
-    employee = db.session.execute(
-        select(Employee).where(Employee.id == employee_id, Employee.company_id.in_(company_scope_ids(company)))
-    ).scalar_one_or_none()
-    if employee is None:
-        raise PlanningError("Ce salarié n'existe pas.")
-    return employee
+    try:
+        return scope.employee(company, employee_id)
+    except scope.NotFound:
+        raise PlanningError("Ce salarié n'existe pas.") from None

@@ -26,23 +26,9 @@ from models.planning import (
 )
 from services.core.search import employee_names_contain, escape_like
 from services.employees import follow_up
-from services.planning.common import PARIS, company_scope_ids, slot_is_free, slot_open_to
+from services.planning.common import PARIS, slot_is_free, slot_open_to
 
 # --------------------------------------------------------------------------- loaders
-
-
-def get_visit_or_none(company: Company, visit_id: int) -> Visit | None:
-    """A visit of the company (or of its sites); None for anyone else's."""
-    return db.session.execute(
-        select(Visit)
-        .options(
-            joinedload(Visit.employee),
-            joinedload(Visit.company),
-            joinedload(Visit.slot).joinedload(Slot.centre),
-            joinedload(Visit.slot).joinedload(Slot.professional),
-        )
-        .where(Visit.id == visit_id, Visit.company_id.in_(company_scope_ids(company)))
-    ).scalar_one_or_none()
 
 
 def get_open_slot_or_none(company: Company, slot_id: int, now: datetime) -> Slot | None:
@@ -69,13 +55,6 @@ def employee_name_matches(scope_ids, words: str):
     word (at most five), as a subquery: the planning filters visits by name without loading
     the company's employees."""
     return select(Employee.id).where(Employee.company_id.in_(scope_ids), *employee_names_contain(words))
-
-
-def employee_in_scope(scope_ids, employee_id: int) -> Employee | None:
-    """The employee chosen by `?salarie=<id>` (shown by name in the filter), if in the scope."""
-    return db.session.execute(
-        select(Employee).where(Employee.id == employee_id, Employee.company_id.in_(scope_ids))
-    ).scalar_one_or_none()
 
 
 def _is_active():

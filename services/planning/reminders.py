@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models.planning import (
     ACTIVE_VISIT_STATUSES,
-    Slot,
     Visit,
 )
+from services import scope
 from services.core import audit
 from services.planning.common import notify_employers
 
@@ -46,22 +45,9 @@ def send_reminders(now: datetime, days_before: int = 2) -> int:
                 .execution_options(synchronize_session=False)
             ).rowcount
             if claimed == 1:
-                visit = get_visit_by_id(visit_id)
+                visit = scope.visit(scope.EVERY_COMPANY, visit_id)
                 notify_employers(visit.company, visit, "reminder", "Rappel : visite dans deux jours")
                 audit.record("planning.reminder_queued", company=visit.company, target=visit)
                 sent += 1
             db.session.commit()
     return sent
-
-
-def get_visit_by_id(visit_id: int) -> Visit:
-    return db.session.execute(
-        select(Visit)
-        .options(
-            joinedload(Visit.employee),
-            joinedload(Visit.company),
-            joinedload(Visit.slot).joinedload(Slot.centre),
-            joinedload(Visit.slot).joinedload(Slot.professional),
-        )
-        .where(Visit.id == visit_id)
-    ).scalar_one()

@@ -81,14 +81,6 @@ def request_queue(reason: str | None, status: str | None, page: int = 1) -> Page
     )
 
 
-def get_request(request_id: int) -> AppointmentRequest | None:
-    return db.session.execute(
-        select(AppointmentRequest)
-        .options(joinedload(AppointmentRequest.employee), joinedload(AppointmentRequest.company))
-        .where(AppointmentRequest.id == request_id)
-    ).scalar_one_or_none()
-
-
 def slots_for_request(req: AppointmentRequest, now: datetime, limit: int = 60) -> tuple[list[Slot], list[Slot]]:
     """Free slots open to the request's company: (in the wished period, the next ones after now)."""
     company = req.company
@@ -174,19 +166,6 @@ def visit_list(
             joinedload(Visit.slot).joinedload(Slot.professional),
         ),
     )
-
-
-def get_visit(visit_id: int) -> Visit | None:
-    return db.session.execute(
-        select(Visit)
-        .options(
-            joinedload(Visit.employee),
-            joinedload(Visit.company),
-            joinedload(Visit.slot).joinedload(Slot.centre),
-            joinedload(Visit.slot).joinedload(Slot.professional),
-        )
-        .where(Visit.id == visit_id)
-    ).scalar_one_or_none()
 
 
 def visit_documents(visit: Visit) -> list[Document]:
@@ -329,14 +308,6 @@ def message_list(subject: str | None, status: str | None, page: int = 1) -> Page
         page,
         (joinedload(ContactMessage.company), joinedload(ContactMessage.user)),
     )
-
-
-def get_message(message_id: int) -> ContactMessage | None:
-    return db.session.execute(
-        select(ContactMessage)
-        .options(joinedload(ContactMessage.company), joinedload(ContactMessage.user))
-        .where(ContactMessage.id == message_id)
-    ).scalar_one_or_none()
 
 
 def mark_in_progress(message: ContactMessage, actor) -> None:

@@ -77,15 +77,6 @@ def list_staff() -> list[User]:
     )
 
 
-def get_staff_or_404(user_id: int) -> User:
-    from flask import abort
-
-    user = db.session.execute(select(User).where(User.id == user_id, User.kind == KIND_STAFF)).scalar_one_or_none()
-    if user is None:
-        abort(404)
-    return user
-
-
 def _other_active_admins(user: User) -> int:
     return db.session.execute(
         select(func.count())
@@ -168,15 +159,6 @@ def search_members(query: str, page: int = 1, per_page: int = PER_PAGE) -> Page:
         db.session.execute(stmt.order_by(Company.code).limit(per_page).offset((page - 1) * per_page)).scalars()
     )
     return Page(items, total, page, per_page)
-
-
-def get_company_or_404(code: str) -> Company:
-    from flask import abort
-
-    company = db.session.execute(select(Company).where(Company.code == code)).scalar_one_or_none()
-    if company is None:
-        abort(404)
-    return company
 
 
 @dataclass

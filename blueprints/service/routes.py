@@ -51,7 +51,9 @@ def _page_arg() -> int:
 @staff_required()
 def dashboard():
     """What waits for the staff today, with counts linking to the lists."""
-    return render("service/dashboard.html", items=staff_dashboard.dashboard_items())
+    return render(
+        "service/dashboard.html", items=staff_dashboard.dashboard_items(), endpoints=current_app.view_functions
+    )
 
 
 # --------------------------------------------------------------------------- members

@@ -6,19 +6,19 @@ import functools
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import g, has_app_context
-from sqlalchemy import Date, Integer, String, and_, any_, asc, bindparam, case, desc, func, not_, or_, select
+from sqlalchemy import Integer, String, and_, any_, asc, bindparam, case, desc, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from extensions import db
 from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLE_LABELS, Company, Membership
-from models.employees import Employee
 from models.users import User
+from services.companies import attention
 from services.companies.access import GRANT_PLANNING, RIGHTS, membership_for
 from services.core import audit
 from services.core.outbox import queue_mail
 from services.core.search import escape_like
+from services.employees import presence
 
 # The switcher lists at most this many "other" companies; beyond it, a search field appears.
 MENU_LIMIT = 10
@@ -61,7 +61,7 @@ _PARENT_LINK = aliased(Membership, name="parent_link")
 # parameters: building a statement and computing its cache key cost more than running it.
 _USER_ID = "user_id"
 _PATTERN = "pattern"
-_TODAY = "today"
+_TODAY = presence.TODAY
 
 
 def _user_id():
@@ -292,47 +292,9 @@ class Overview:
     q: str
 
 
-def _present():
-    """Employees still in the company on the bound `today` (the (company_id, exit_date) index)."""
-    today = bindparam(_TODAY, type_=Date)
-    return or_(Employee.exit_date.is_(None), Employee.exit_date >= today)
-
-
-def present_employees_count(company_id):
-    """Correlated count of the present employees of the company `company_id` refers to."""
-    # count(*), not count(id): the (company_id, exit_date) index answers alone (index-only).
-    return select(func.count()).where(Employee.company_id == company_id, _present()).scalar_subquery()
-
-
-_KNOWN_COUNTS = "companies_present_employees"
-
-
-def present_employee_counts(company_ids: list[int]) -> dict[int, int]:
-    """{company_id: present employees} for these companies only (absent: none), one query;
-    none while the overview lends the counts its page just read (see `overview`)."""
-    if not company_ids:
-        return {}
-    known = g.get(_KNOWN_COUNTS) if has_app_context() else None
-    if known is not None and all(cid in known for cid in company_ids):
-        return {cid: known[cid] for cid in company_ids if known[cid]}
-    rows = db.session.execute(_present_counts_statement(), {"company_ids": company_ids, _TODAY: date.today()})
-    return dict(rows.tuples().all())
-
-
-@functools.cache
-def _present_counts_statement():
-    return (
-        select(Employee.company_id, func.count())
-        .where(Employee.company_id.in_(bindparam("company_ids", type_=Integer, expanding=True)), _present())
-        .group_by(Employee.company_id)
-    )
-
-
 def overview(user, *, q: str = "", sort: str = "code", order: str = "asc", page: int = 1) -> Overview:
     """One page of "Mes entreprises": a fixed number of queries whatever the count (the
     page with its total, the "À traiter" providers; one more for a page past the end)."""
-    from services.companies import attention
-
     sort = sort if sort in SORTS else "code"
     order = order if order in ("asc", "desc") else "asc"
     dialect = _dialect()
@@ -353,11 +315,7 @@ def overview(user, *, q: str = "", sort: str = "code", order: str = "asc", page:
         total = 0
     pages = max(1, -(-total // PAGE_SIZE))
     # The "À traiter" providers: the employee counts of this page are already known.
-    setattr(g, _KNOWN_COUNTS, {row.id: row.employees for row in rows})
-    try:
-        flags = attention.labels_for([row.id for row in rows])
-    finally:
-        g.pop(_KNOWN_COUNTS, None)
+    flags = attention.labels_for([row.id for row in rows], present_counts={row.id: row.employees for row in rows})
     result = [OverviewRow(_reach_of(row), row.employees, flags.get(row.id, [])) for row in rows]
     return Overview(rows=result, total=total, page=page, pages=pages, sort=sort, order=order, q=q)
 
@@ -372,7 +330,7 @@ def _overview_statement(dialect: str, searching: bool, sort: str, order: str):
         "code": Company.code,
         "name": func.lower(Company.name),
         "city": func.lower(Company.city),
-        "employees": present_employees_count(Company.id),
+        "employees": presence.present_employees_count(Company.id),
     }[sort]
     direction = asc if order == "asc" else desc
     reached = _reached_cte(dialect, searching, column)
@@ -383,7 +341,7 @@ def _overview_statement(dialect: str, searching: bool, sort: str, order: str):
         .offset(bindparam("offset", type_=Integer))
         .subquery()
     )
-    query = select(*_LISTED, present_employees_count(Company.id).label("employees"), page_ids.c.total).join(
+    query = select(*_LISTED, presence.present_employees_count(Company.id).label("employees"), page_ids.c.total).join(
         page_ids, page_ids.c.id == Company.id
     )
     return _with_roles(query).order_by(direction(page_ids.c.sort_key), page_ids.c.code)

@@ -10,15 +10,24 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from extensions import db
 
 
 @dataclass(frozen=True)
+class Link:
+    """Where a row or a count leads: an endpoint and its values; the template builds the URL
+    (services know no request, so they never build one)."""
+
+    endpoint: str
+    values: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DashboardItem:
-    """A count of things waiting for the staff, with the list it links to (endpoint or None)."""
+    """A count of things waiting for the staff, with the list it links to (endpoint or None;
+    the dashboard links only to endpoints this deployment has)."""
 
     key: str
     label: str
@@ -27,20 +36,12 @@ class DashboardItem:
     values: dict = field(default_factory=dict)
     order: int = 100
 
-    @property
-    def url(self) -> str | None:
-        from flask import url_for
-
-        if self.endpoint and self.endpoint in current_app.view_functions:
-            return url_for(self.endpoint, **self.values)
-        return None
-
 
 @dataclass(frozen=True)
 class SectionRow:
     label: str
     value: str = ""
-    url: str | None = None
+    link: Link | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class MemberSection:
     title: str
     rows: list[SectionRow]
     empty_text: str = "Rien à afficher."
-    more_url: str | None = None
+    more: Link | None = None
     order: int = 100
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import (
@@ -58,8 +57,8 @@ from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee, EmployeeChange
 from models.users import User
 from services.core import audit
+from services.core.clock import PARIS, today  # noqa: F401 (billing.today: its callers' name)
 
-PARIS = ZoneInfo("Europe/Paris")
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 NBSP = "\u00a0"
@@ -81,11 +80,6 @@ class BillingError(ValueError):
 
 class TariffError(BillingError):
     pass
-
-
-def today() -> date:
-    """Today in Paris: campaign and due dates are French calendar dates."""
-    return datetime.now(PARIS).date()
 
 
 def money(value) -> Decimal:

@@ -20,7 +20,7 @@ from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER
 from models.employees import CATEGORY_SI, CATEGORY_SIA, CATEGORY_SIR
 from services.auth.passwords import hash_password
-from services.core import audit
+from services.core import audit, clock
 from services.core.credentials import hash_teledeclarant
 from services.core.database import write_intent
 
@@ -619,7 +619,7 @@ def wipe_all_data() -> None:
 
 def load_demo(*, reset: bool = False, today: date | None = None) -> DemoContext:
     """Run DEMO_STEPS in one transaction. Refuses to load twice unless `reset` wipes first."""
-    ctx = DemoContext(rng=random.Random(SEED), today=today or date.today())
+    ctx = DemoContext(rng=random.Random(SEED), today=today or clock.today())
     with write_intent():
         try:
             if reset:

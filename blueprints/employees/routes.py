@@ -7,16 +7,17 @@ import click
 from flask import Response, flash, g, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from blueprints.employees import bp, staff_csv
-from blueprints.employees import queries as reg
+from blueprints.employees import bp
 from blueprints.employees.forms import DepartureForm, EmployeeForm, EmployeeRowForm, ImportForm, choices
 from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
 from extensions import db
 from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, SEX_LABELS, SIR_RISKS, EmployeeChange
 from services import scope
-from services.core import crypto
+from services.core import clock, crypto
+from services.employees import listing as reg
 from services.employees import register as service
+from services.employees import staff_csv
 from services.employees.follow_up import VISIT_TYPE_LABELS, derive_category
 from services.employees.register import EXIT_REASONS, FIELD_LABELS, EmployeeError
 
@@ -63,7 +64,7 @@ def index(company):
     """The employee list with active search, filters, sort and pagination."""
     params = reg.ListParams.from_args(request.args)
     sites = reg.sites_of(company)
-    result = reg.list_employees(company, sites, params, reg.today())
+    result = reg.list_employees(company, sites, params, clock.today())
     return render(
         "employees/list.html",
         "employees/_results.html",
@@ -121,7 +122,7 @@ def category_preview(company):
 
 def _row(company, employee) -> reg.Row:
     visits = reg.visits_by_employee([employee.id])
-    return reg.Row(employee, reg.follow_up_of(employee, visits.get(employee.id), reg.today()))
+    return reg.Row(employee, reg.follow_up_of(employee, visits.get(employee.id), clock.today()))
 
 
 def _row_cells(company, employee) -> tuple:
@@ -179,7 +180,7 @@ def row_edit(company, employee_id):
 
 def _employee_context(company, employee, **extra):
     visits = reg.visits_by_employee([employee.id])
-    follow_up = reg.follow_up_of(employee, visits.get(employee.id), reg.today())
+    follow_up = reg.follow_up_of(employee, visits.get(employee.id), clock.today())
     category, reasons, explanation = derive_category(
         employee.risks, employee.other_risk_justification, employee.night_work, employee.rqth
     )
@@ -345,7 +346,7 @@ def export(company):
 
     audit.record("employee.exported", actor=current_user, company=company, ip=_ip())
     db.session.commit()
-    filename = f"salaries-{company.code}-{reg.today():%Y-%m-%d}.csv"
+    filename = f"salaries-{company.code}-{clock.today():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(staff_csv.export_lines(ids)),
         mimetype="text/csv; charset=utf-8",
@@ -410,7 +411,7 @@ def rotate_nir_key_command():
 
 @bp.app_template_filter("emp_datetime")
 def emp_datetime(value) -> str:
-    return value.astimezone(reg.PARIS).strftime("%d/%m/%Y à %H:%M") if value else ""
+    return value.astimezone(clock.PARIS).strftime("%d/%m/%Y à %H:%M") if value else ""
 
 
 @bp.app_template_filter("emp_change_value")

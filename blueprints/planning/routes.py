@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.errors import render_error
 from blueprints.htmx import hx_redirect, render, wants_fragment
+from blueprints.navigation import page_arg
 from blueprints.planning import bp
 from blueprints.planning.forms import AnotherDateForm, BookSlotForm, RequestForm, choices
 from blueprints.scoping import company_view
@@ -64,11 +65,6 @@ def _date_arg(name: str):
         return date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
         return None
-
-
-def _page_arg() -> int:
-    value = _int_arg("page") or 1
-    return min(max(value, 1), 1000)
 
 
 def _query_string(args: dict) -> str:
@@ -157,7 +153,7 @@ def index(company):
             monday=monday,
         )
     else:
-        page = _page_arg()
+        page = page_arg(most=1000)
         from_day = _date_arg("du")
         since = max(now, common.paris_day_bounds(from_day)[0]) if from_day else now
         rows = reading.coming_visit_rows(

@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from blueprints.htmx import hx_redirect, render
+from blueprints.navigation import page_arg
 from blueprints.service import bp
 from blueprints.service.access import is_admin, staff_required
 from blueprints.service.forms import REQUIRED, FrenchDateField, single_line
@@ -270,11 +271,6 @@ class ActionForm(FlaskForm):
 # --------------------------------------------------------------------------- helpers
 
 
-def _page_arg(name: str = "page") -> int:
-    value = request.args.get(name, "1")
-    return max(1, min(int(value), 100000)) if value.isdigit() and len(value) < 7 else 1
-
-
 def _year_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdigit() and len(value) == 4 else None
@@ -398,8 +394,8 @@ def billing_declarations():
     """Declarations received for a campaign and the members that have not declared yet."""
     year = _year_arg("annee") or _campaign_year()
     query = billing_admin.clean_query(request.args.get("q"))
-    received = billing_admin.declarations_received(year, query, _page_arg("page"))
-    missing = billing_admin.not_declared(year, query, _page_arg("page_nd"))
+    received = billing_admin.declarations_received(year, query, page_arg("page"))
+    missing = billing_admin.not_declared(year, query, page_arg("page_nd"))
     return render(
         "service/billing/declarations.html",
         "service/billing/_declarations.html",
@@ -451,7 +447,7 @@ def billing_invoices():
         status=filters.get("statut", ""),
         year=filters.get("annee"),
         code=filters.get("code", ""),
-        page=_page_arg(),
+        page=page_arg(),
     )
     return render(
         "service/billing/invoices.html",

@@ -8,13 +8,13 @@ from flask import abort, flash, make_response, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.htmx import hx_redirect, render
+from blueprints.navigation import page_arg
 from blueprints.service import bp
 from blueprints.service.access import staff_required
 from blueprints.service.forms import REQUIRED
@@ -22,11 +22,11 @@ from blueprints.service.slots import _to_int
 from extensions import db
 from models.base import utcnow
 from models.billing import DOC_KINDS
-from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, VISIT_TYPES, Centre
+from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, VISIT_TYPES
 from models.support import STATUS_ANSWERED, STATUS_LABELS
 from services import scope
 from services.core import audit
-from services.planning import reading
+from services.planning import reading, slot_series
 from services.planning.common import PARIS, PlanningError, SlotTaken
 from services.staff import operations as ops
 from services.support.contact import SUBJECTS
@@ -118,11 +118,6 @@ def _choice_arg(name: str, allowed) -> str | None:
     return value if value in allowed else None
 
 
-def _page_arg() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and len(value) < 6 else 1
-
-
 def _date_arg(name: str, default: date) -> date:
     try:
         return date.fromisoformat(request.args.get(name, ""))
@@ -147,7 +142,7 @@ def requests():
     reason = _choice_arg("motif", REQUEST_REASONS)
     raw_status = request.args.get("statut")
     status = "en_attente" if raw_status is None else _choice_arg("statut", REQUEST_STATUSES)
-    results = ops.request_queue(reason, status, _page_arg())
+    results = ops.request_queue(reason, status, page_arg())
     params = {"motif": reason or "", "statut": status or ""}
     return render(
         "service/ops/requests.html",
@@ -264,11 +259,11 @@ def visits():
     if last < first:
         first, last = last, first
     status = _choice_arg("statut", VISIT_STATUSES)
-    centres = db.session.execute(select(Centre).order_by(Centre.name)).scalars().all()
+    centres = slot_series.centres()
     centre_raw = request.args.get("centre", "")
     centre_id = int(centre_raw) if centre_raw.isdigit() and len(centre_raw) < 10 else None
     code = "".join(c for c in request.args.get("adherent", "") if c.isalnum() or c == "-")[:10] or None
-    results = ops.visit_list(first, last, status, centre_id, code, _page_arg())
+    results = ops.visit_list(first, last, status, centre_id, code, page_arg())
     params = {
         "du": first.isoformat(),
         "au": last.isoformat(),
@@ -394,7 +389,7 @@ def messages():
     """Contact messages by subject and status, oldest unanswered first."""
     subject = _choice_arg("sujet", SUBJECTS)
     status = _choice_arg("statut", STATUS_LABELS)
-    results = ops.message_list(subject, status, _page_arg())
+    results = ops.message_list(subject, status, page_arg())
     return render(
         "service/ops/messages.html",
         "service/ops/_messages.html",

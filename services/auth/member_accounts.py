@@ -326,3 +326,10 @@ def change_password(user: User, new_password_hash: str, *, ip: str | None) -> No
     user.temp_secret_hash = user.temp_secret_expires_at = user.temp_secret_purpose = None
     sessions.revoke_all(user)
     audit.record("password.changed", actor=user, actor_label=user.email, target=user, ip=ip)
+
+
+def active_company(company_id, code) -> Company | None:
+    """The active company with this id and code (both from a signed token), or None."""
+    return db.session.execute(
+        select(Company).where(Company.id == company_id, Company.code == code, Company.active.is_(True))
+    ).scalar_one_or_none()

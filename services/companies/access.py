@@ -80,3 +80,8 @@ def get_company_for_user(user, code: str) -> tuple[Company, Membership] | None:
     if membership is None:
         return None
     return company, membership
+
+
+def first_accessible_company(user) -> Company | None:
+    """The reachable company with the smallest code (the member space's default), or None."""
+    return db.session.execute(accessible_companies_query(user).order_by(Company.code).limit(1)).scalar_one_or_none()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import Integer, String, and_, any_, asc, bindparam, case, desc, func, not_, or_, select
 from sqlalchemy.orm import aliased
@@ -15,7 +14,7 @@ from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLE_LABELS, Compan
 from models.users import User
 from services.companies import attention
 from services.companies.access import GRANT_PLANNING, RIGHTS, membership_for
-from services.core import audit
+from services.core import audit, clock
 from services.core.outbox import queue_mail
 from services.core.search import escape_like
 from services.employees import presence
@@ -247,7 +246,7 @@ def _reached_ids(dialect: str):
 def _params(user, q: str = "", **extra) -> dict:
     """The bound values of the statements below."""
     pattern = f"%{escape_like(q.lower())}%" if q else None
-    return {_USER_ID: user.id, _PATTERN: pattern, _TODAY: date.today(), **extra}
+    return {_USER_ID: user.id, _PATTERN: pattern, _TODAY: clock.today(), **extra}
 
 
 def _reached(dialect: str, searching: bool) -> list:

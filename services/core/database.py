@@ -57,3 +57,12 @@ def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
     conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def ping() -> None:
+    """One round trip to the database (the readiness probe); raises when it is unreachable."""
+    from sqlalchemy import text
+
+    from extensions import db
+
+    db.session.execute(text("SELECT 1"))

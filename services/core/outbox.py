@@ -383,3 +383,14 @@ def run_worker(*, once: bool = False, interval: float = 5.0, limit: int = 100, w
         while time.monotonic() < deadline and not (stop is not None and stop()):
             time.sleep(min(0.2, interval))
     return total
+
+
+def mailbox_page(page: int, per_page: int) -> tuple[int, list[OutboxMessage]]:
+    """(total, one page of messages newest first): the development mailbox."""
+    from sqlalchemy import func, select
+
+    total = db.session.scalar(select(func.count(OutboxMessage.id)))
+    messages = db.session.scalars(
+        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return total, list(messages)

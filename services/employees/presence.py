@@ -4,12 +4,12 @@ SQL: the condition, a correlated count and the counts of several companies in on
 from __future__ import annotations
 
 import functools
-from datetime import date
 
 from sqlalchemy import Date, Integer, bindparam, func, or_, select
 
 from extensions import db
 from models.employees import Employee
+from services.core import clock
 
 TODAY = "today"  # the name of the bound day in the statements below
 
@@ -30,7 +30,7 @@ def present_employee_counts(company_ids: list[int]) -> dict[int, int]:
     """{company_id: present employees} for these companies only (absent: none), one query."""
     if not company_ids:
         return {}
-    rows = db.session.execute(_present_counts_statement(), {"company_ids": company_ids, TODAY: date.today()})
+    rows = db.session.execute(_present_counts_statement(), {"company_ids": company_ids, TODAY: clock.today()})
     return dict(rows.tuples().all())
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, exists, func, select
 
@@ -19,9 +18,8 @@ from models.planning import (
 from models.users import User
 from services import scope
 from services.core import french
+from services.core.clock import PARIS, to_paris
 from services.core.outbox import queue_mail
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class PlanningError(Exception):
@@ -82,10 +80,6 @@ def slot_open_to(company: Company):
 
 def slot_is_free():
     return ~exists().where(Visit.active_slot_id == Slot.id)
-
-
-def to_paris(moment: datetime) -> datetime:
-    return moment.astimezone(PARIS)
 
 
 def paris_day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
@@ -14,8 +13,8 @@ from models.base import utcnow
 from models.companies import Company
 from models.planning import PROFESSIONAL_KINDS, Centre, Professional, Slot, Visit
 from services.core import audit
+from services.core.clock import PARIS
 
-PARIS = ZoneInfo("Europe/Paris")
 MAX_SLOTS_PER_SERIES = 2000
 MAX_SERIES_DAYS = 366
 DURATIONS = (15, 20, 30, 45, 60)
@@ -231,3 +230,19 @@ def free_slots_between(start: datetime, end: datetime) -> int:
         .outerjoin(Visit, Visit.active_slot_id == Slot.id)
         .where(Slot.starts_at >= start, Slot.starts_at < end, Visit.id.is_(None))
     ).scalar_one()
+
+
+def centres() -> list[Centre]:
+    """Every centre, by name (a handful), for the slot forms and filters."""
+    return list(db.session.execute(select(Centre).order_by(Centre.name)).scalars())
+
+
+def professionals() -> list[Professional]:
+    """Every professional, by name, for the slot forms and filters."""
+    return list(db.session.execute(select(Professional).order_by(Professional.name)).scalars())
+
+
+def active_member(code: str) -> Company | None:
+    """The active member or site with this code (a slot reserved to it), or None."""
+    company = db.session.execute(select(Company).where(Company.code == code)).scalar_one_or_none()
+    return company if company is not None and company.active else None

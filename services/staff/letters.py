@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
 from services.core import french
+from services.core.clock import PARIS
 
 DEJAVU_DIR = "/usr/share/fonts/truetype/dejavu"
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _french_date(moment: datetime) -> str:

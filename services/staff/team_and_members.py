@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, or_, select
 from stdnum.fr import siret as siret_check
@@ -17,7 +17,7 @@ from models.employees import Employee
 from models.users import KIND_STAFF, User
 from services.auth import sessions
 from services.auth.passwords import generate_temporary_secret, hash_password
-from services.core import audit
+from services.core import audit, clock
 from services.core.credentials import generate_teledeclarant, hash_teledeclarant
 
 STAFF_ROLES = {"agent": "Agent", "admin": "Administrateur"}
@@ -186,7 +186,7 @@ def member_overview(company: Company) -> MemberOverview:
             .order_by(Membership.revoked_at.is_not(None), Membership.role, Membership.created_at)
         ).scalars()
     )
-    today = date.today()
+    today = clock.today()
     present = db.session.execute(
         select(func.count())
         .select_from(Employee)

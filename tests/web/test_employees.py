@@ -473,7 +473,7 @@ def test_employees_visits_shown_and_used_for_next_visit(client, employer, compan
 def test_employees_list_order_size_and_capped_rules(client, employer, company, monkeypatch):
     """Name order = the index order; a 25-row fragment stays under 15 KB; the rules in Python
     are capped (performance, docs/EMPLOYEES.md)."""
-    from blueprints.employees import queries
+    from services.employees import listing as queries
 
     for i in range(55):
         make_employee(

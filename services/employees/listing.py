@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, bindparam, func, or_, select
 
 from extensions import db
 from models.companies import Company
 from models.employees import CATEGORIES, Employee, EmployeeChange, fold_search
+from services.core.clock import PARIS
 from services.core.search import employee_names_contain, escape_like
 from services.employees.follow_up import (
     APTITUDE,
@@ -36,11 +36,6 @@ PER_PAGE = 25
 COMPUTED_LIMIT = 5000
 STATUSES = {"presents": "Présents", "sortis": "Sortis", "tous": "Tous"}
 SORTS = {"nom": "Nom", "entree": "Date d'entrée", "visite": "Prochaine visite"}
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def today() -> date:
-    return datetime.now(PARIS).date()
 
 
 # --------------------------------------------------------------------------- visits

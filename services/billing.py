@@ -58,6 +58,7 @@ from models.employees import CATEGORIES, CONTRACT_NATURES, Employee, EmployeeCha
 from models.users import User
 from services.core import audit
 from services.core.clock import PARIS, today  # noqa: F401 (billing.today: its callers' name)
+from services.core.french import format_eur
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -87,18 +88,6 @@ def money(value) -> Decimal:
     if isinstance(value, float):
         value = str(value)
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def format_eur(value) -> str:
-    """1234.5 -> "1 234,50 €" (no-break spaces)."""
-    amount = money(value if value is not None else 0)
-    sign = "-" if amount < 0 else ""
-    units, cents = f"{abs(amount):.2f}".split(".")
-    groups = []
-    while units:
-        groups.insert(0, units[-3:])
-        units = units[:-3]
-    return f"{sign}{NBSP.join(groups)},{cents}{NBSP}€"
 
 
 # --------------------------------------------------------------------------- tariffs

@@ -2,11 +2,12 @@
 
 from flask import Blueprint
 
-from blueprints.navigation import Rubrique, register
+from blueprints.navigation import Rubrique
 
 bp = Blueprint("account", __name__)
 
-register(
+# Its entries in the member space's navigation; create_app registers them.
+RUBRIQUES = (
     Rubrique(
         key="account",
         label="Mon compte",
@@ -15,7 +16,7 @@ register(
         right=None,
         order=10,
         icon="👤",
-    )
+    ),
 )
 
 from blueprints.account import routes  # noqa: E402,F401

@@ -19,7 +19,7 @@ from services import billing as billing_service
 from services import scope
 from services.companies import documents as company_documents
 from services.companies.access import has_right
-from services.core import audit, french
+from services.core import audit
 
 DOCUMENTS_PER_PAGE = 25
 STATUS_BADGES = {
@@ -29,20 +29,6 @@ STATUS_BADGES = {
     "en_retard": ("En retard", "badge--late"),
     "avoir": ("Avoir", "badge--info"),
 }
-
-
-@bp.app_template_filter("eur")
-def eur_filter(value) -> str:
-    return billing_service.format_eur(value)
-
-
-@bp.app_template_filter("date_fr")
-def date_fr_filter(value) -> str:
-    """2027-01-01 -> "1er janvier 2027"."""
-    if value is None:
-        return ""
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {french.MONTHS[value.month - 1]} {value.year}"
 
 
 # --------------------------------------------------------------------------- Ma cotisation

@@ -30,11 +30,7 @@ from models.billing import (
     PAYMENT_METHODS,
 )
 from services import billing as billing_service
-from services import (
-    billing_admin,
-    billing_signals,  # noqa: F401  (registers the dashboard, member-page and attention providers)
-    scope,
-)
+from services import billing_admin, scope
 from services.billing import BillingError, TariffError
 
 STATUS_BADGES = {
@@ -274,16 +270,6 @@ class ActionForm(FlaskForm):
 def _year_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdigit() and len(value) == 4 else None
-
-
-@bp.app_template_filter("eur")
-def eur(value) -> str:
-    return billing_service.format_eur(value)
-
-
-@bp.app_template_filter("fr_date")
-def fr_date(value) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
 
 
 # --------------------------------------------------------------------------- tariffs

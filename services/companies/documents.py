@@ -3,8 +3,6 @@ avis, ...), the employees and years that have some, and one page of them."""
 
 from __future__ import annotations
 
-import functools
-
 from sqlalchemy import Integer, String, and_, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.orm import joinedload
 
@@ -12,10 +10,11 @@ from extensions import db
 from models.billing import BILLING_DOC_KINDS, Document
 from models.companies import Company
 from models.employees import Employee
+from services.core.sql import cached_statement
 
 
-# Built once per process, the company a parameter: see docs/PERFORMANCE.md ("statements built once").
-@functools.cache
+# Built once per process, the company a parameter (services/core/sql.py, docs/PERFORMANCE.md).
+@cached_statement
 def _filter_choices_statement():
     """Employees and years that have documents (other than invoices), employees first by
     name, then years newest first: one UNION ALL."""

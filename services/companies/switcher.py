@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import Integer, String, and_, any_, asc, bindparam, case, desc, func, not_, or_, select
@@ -17,6 +16,7 @@ from services.companies.access import GRANT_PLANNING, RIGHTS, membership_for
 from services.core import audit, clock
 from services.core.outbox import queue_mail
 from services.core.search import escape_like
+from services.core.sql import cached_statement
 from services.employees import presence
 
 # The switcher lists at most this many "other" companies; beyond it, a search field appears.
@@ -56,8 +56,9 @@ class Reach:
 _DIRECT_LINK = aliased(Membership, name="direct_link")
 _PARENT_LINK = aliased(Membership, name="parent_link")
 
-# The lists below run statements built once per process (functools.cache) with bound
-# parameters: building a statement and computing its cache key cost more than running it.
+# The lists below run statements built once per process with bound parameters
+# (services/core/sql.cached_statement; docs/PERFORMANCE.md): building a statement and
+# computing its cache key cost more than running it.
 _USER_ID = "user_id"
 _PATTERN = "pattern"
 _TODAY = presence.TODAY
@@ -158,7 +159,7 @@ def switcher_menu(user, active: Company) -> SwitcherMenu:
     return SwitcherMenu(active=active, head=head, sites=sites, others=others, total=total, more=more)
 
 
-@functools.cache
+@cached_statement
 def _group_statement():
     """The active company's member and its sites that the user reaches, by code."""
     root = bindparam("root_id", type_=Integer)
@@ -167,7 +168,7 @@ def _group_statement():
     return query.where(or_(_DIRECT_LINK.role.is_not(None), _PARENT_LINK.role.is_not(None))).order_by(Company.code)
 
 
-@functools.cache
+@cached_statement
 def _others_statement(dialect: str):
     """The other reached companies, the most recently linked first (the link giving access:
     on the company itself or on its member), the first MENU_LIMIT with their count."""
@@ -208,7 +209,7 @@ def search_companies(user, q: str, limit: int = SEARCH_LIMIT) -> tuple[list[Reac
     return [_reach_of(row) for row in rows], total
 
 
-@functools.cache
+@cached_statement
 def _search_statement(dialect: str, searching: bool, limit: int):
     reached = _reached_cte(dialect, searching, Company.code)
     found = (
@@ -319,7 +320,7 @@ def overview(user, *, q: str = "", sort: str = "code", order: str = "asc", page:
     return Overview(rows=result, total=total, page=page, pages=pages, sort=sort, order=order, q=q)
 
 
-@functools.cache
+@cached_statement
 def _overview_statement(dialect: str, searching: bool, sort: str, order: str):
     """The page's ids with the total (window count) first, over the reached companies only
     (employees are counted over them only when sorting by that count); then the page's rows
@@ -346,7 +347,7 @@ def _overview_statement(dialect: str, searching: bool, sort: str, order: str):
     return _with_roles(query).order_by(direction(page_ids.c.sort_key), page_ids.c.code)
 
 
-@functools.cache
+@cached_statement
 def _count_statement(dialect: str, searching: bool):
     return select(func.count(Company.id)).where(*_reached(dialect, searching))
 

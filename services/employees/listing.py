@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import Date, bindparam, func, or_, select
 
@@ -15,6 +15,7 @@ from models.companies import Company
 from models.employees import CATEGORIES, Employee, EmployeeChange, fold_search
 from services.core.clock import PARIS
 from services.core.search import employee_names_contain, escape_like
+from services.core.sql import cached_statement
 from services.employees.follow_up import (
     APTITUDE,
     BADGE_CLASSES,
@@ -199,7 +200,7 @@ def sites_of(company: Company) -> list[Site]:
     return [Site(*row) for row in rows]
 
 
-@lru_cache(maxsize=1)
+@cached_statement
 def _sites_statement():
     return (
         select(Company.id, Company.code, Company.name, Company.city)
@@ -337,19 +338,21 @@ def list_employees(company: Company, sites: list[Site], params: ListParams, day:
             fu = follow_up_of(proxy, visits.get(r[0]), day)
             if params.due_only and fu.badge == BADGE_OK:
                 continue
-            computed.append((fu, r))
+            computed.append(_Computed(fu, r))
         if params.sort == "visite":
-            computed.sort(key=lambda item: (_due_key(item[0].due.due), item[1][7], item[1][8], item[1][0]))
+            computed.sort(
+                key=lambda c: (_due_key(c.follow_up.due.due), c.facts.birth_name, c.facts.first_names, c.facts.id)
+            )
         elif params.sort == "entree":
-            computed.sort(key=lambda item: (item[1][2], item[1][0]), reverse=True)
+            computed.sort(key=lambda c: (c.facts.entry_date, c.facts.id), reverse=True)
         total = len(computed)
         pages = max(1, -(-total // PER_PAGE))
         page = min(params.page, pages)
         chunk = computed[(page - 1) * PER_PAGE : page * PER_PAGE]
-        page_ids = [r[0] for _, r in chunk]
+        page_ids = [c.facts.id for c in chunk]
         ids = select(Employee.id).where(Employee.id.in_(page_ids or [-1]))
         loaded = {row.employee.id: row.employee for row in page_rows(_rows_statement(ids, name_order()), None, day)[0]}
-        rows = [Row(loaded[r[0]], fu) for fu, r in chunk if r[0] in loaded]
+        rows = [Row(loaded[c.facts.id], c.follow_up) for c in chunk if c.facts.id in loaded]
         return ListResult(rows, total, page, pages, truncated, list_cells(rows, company, sites))
 
     shape, values = _shape_and_values(company, sites, params, day)
@@ -421,7 +424,7 @@ def _rows_statement(ids, order):
     )
 
 
-@lru_cache(maxsize=128)
+@cached_statement
 def _page_statement(status: str, category: bool, words: int, by_entry: bool):
     """The list statement of one shape of filters, built once per process (values are bind
     parameters): building and hashing this statement on each request cost as much as running it.
@@ -466,6 +469,15 @@ def page_rows(statement, values: dict | None, day: date) -> tuple[list[Row], int
         if counted:
             total = values_[n + 2]
     return [Row(e, follow_up_of(e, done.get(e.id), day)) for e in employees.values()], total
+
+
+class _Computed(NamedTuple):
+    """An employee of the next-visit sort: the follow-up computed by the rules, and the facts
+    row it came from (id, birth_date, entry_date, category, apprentice, night_work, exit_date,
+    birth_name, first_names: named, never read by position)."""
+
+    follow_up: FollowUp
+    facts: Any
 
 
 @dataclass

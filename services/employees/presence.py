@@ -3,13 +3,12 @@ SQL: the condition, a correlated count and the counts of several companies in on
 
 from __future__ import annotations
 
-import functools
-
 from sqlalchemy import Date, Integer, bindparam, func, or_, select
 
 from extensions import db
 from models.employees import Employee
 from services.core import clock
+from services.core.sql import cached_statement
 
 TODAY = "today"  # the name of the bound day in the statements below
 
@@ -34,8 +33,8 @@ def present_employee_counts(company_ids: list[int]) -> dict[int, int]:
     return dict(rows.tuples().all())
 
 
-# Built once per process, see docs/PERFORMANCE.md ("statements built once").
-@functools.cache
+# Built once per process (services/core/sql.py, docs/PERFORMANCE.md).
+@cached_statement
 def _present_counts_statement():
     return (
         select(Employee.company_id, func.count())

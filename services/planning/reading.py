@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 
-from sqlalchemy import bindparam, func, literal, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from extensions import db
@@ -25,6 +24,7 @@ from models.planning import (
     Visit,
 )
 from services.core.search import employee_names_contain, escape_like
+from services.core.sql import cached_statement, inline, inline_list
 from services.employees import follow_up
 from services.planning.common import PARIS, slot_is_free, slot_open_to
 
@@ -60,14 +60,12 @@ def employee_name_matches(scope_ids, words: str):
 def _is_active():
     """`status IN ('proposee', 'confirmee')` with the values written in the SQL (not bound), so
     that SQLite and PostgreSQL match it to the partial index ix_visits_active_company_start."""
-    return Visit.status.in_(
-        bindparam("active_statuses", list(ACTIVE_VISIT_STATUSES), expanding=True, literal_execute=True)
-    )
+    return Visit.status.in_(inline_list("active_statuses", ACTIVE_VISIT_STATUSES))
 
 
 def _is_proposed():
     """`status = 'proposee'` written in the SQL: the predicate of ix_visits_proposed_company_start."""
-    return Visit.status == literal("proposee", literal_execute=True)
+    return Visit.status == inline("proposee")
 
 
 def _visit_query(scope_ids: list[int], filters: VisitFilters, *, proposed: bool = False):
@@ -193,7 +191,7 @@ def _slot_info(r) -> SlotInfo:
     return SlotInfo(r[0], r[1], r[2], r[3], CentreInfo(r[4], r[5], r[6], r[7], r[8]), ProfessionalInfo(r[9], r[10]))
 
 
-@lru_cache(maxsize=64)
+@cached_statement
 def _visit_rows_statement(
     proposed: bool, employee: bool, site: bool, visit_type: bool, words: int, until: bool, paged: bool
 ):
@@ -392,7 +390,7 @@ def free_slots(company: Company, start: datetime, end: datetime, now: datetime) 
     )
 
 
-@lru_cache(maxsize=8)
+@cached_statement
 def _free_slot_statement(bounded: bool, after: bool, centre: bool):
     """The free slot page's SELECT, built once per shape (its values are bound parameters):
     building it took as long as running it."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlencode
 
 from flask import current_app, flash, make_response, request, url_for
 from flask_login import current_user
@@ -67,12 +66,6 @@ def _date_arg(name: str):
         return None
 
 
-def _query_string(args: dict) -> str:
-    """As url_for's query string (werkzeug.urls._urlencode): None values left out."""
-    items = [(k, v) for k, v in args.items() if v is not None]
-    return "?" + urlencode(items, safe="!$'()*,/:;?@") if items else ""
-
-
 def _common(company) -> dict:
     planning_prefix = url_for("planning.index", code=company.code)
     visits_prefix = planning_prefix + "visites/"
@@ -82,19 +75,17 @@ def _common(company) -> dict:
         "company": company,
         "paris": common.to_paris,
         "day_label": common.day_label,
-        # Same URL as url_for("planning.index", code=..., **args), from one url_for per page.
-        "planning_url": lambda **args: planning_prefix + _query_string(args),
         "visits_prefix": visits_prefix,
         "notice_hours": notice_hours,
         "no_show_fee": current_app.config["NO_SHOW_FEE"],
         "visit_types": VISIT_TYPES,
         "now": now,
         "can_change": lambda v: booking.can_change(v, now, notice_hours),
-        # Same URLs as url_for("planning.convocation"/"visit_ics"/"move"/"cancel", ...).
-        "visit_url": lambda visit_id, tail: f"{visits_prefix}{visit_id}/{tail}",
-        # slots_prefix + "<id>/reserver": the URL of url_for("planning.book", code=..., slot_id=...).
+        # Per-row links, one prefix per page (a url_for per row of a 50-visit page cost ~1 ms,
+        # docs/PERFORMANCE.md): visits_prefix ~ id ~ "/convocation.pdf" is
+        # url_for("planning.convocation", code=..., visit_id=id); slots_prefix ~ id ~ "/reserver"
+        # is url_for("planning.book", code=..., slot_id=id). Every other link uses url_for.
         "slots_prefix": planning_prefix + "creneaux/",
-        "query_string": _query_string,
     }
 
 
@@ -171,7 +162,9 @@ def index(company):
         filter_args=filter_args,
         sites=sites,
         chosen_employee=chosen,
-        all_employees_url=ctx["planning_url"](
+        all_employees_url=url_for(
+            "planning.index",
+            code=company.code,
             vue="semaine" if view == "semaine" else None,
             **{k: v for k, v in filter_args.items() if k != "salarie"},
         ),

@@ -430,12 +430,11 @@ def step_planning(ctx: DemoContext) -> None:
     """Mon planning: two centres, a doctor and a nurse, slots over the next four weeks (some
     reserved to 00010), booked and past visits, a proposal to confirm and a pending request."""
     from datetime import UTC, datetime, time
-    from zoneinfo import ZoneInfo
 
     from models.planning import Professional, Slot, Visit
     from services.planning import appointment_requests, booking, reading, slot_import, slot_series
 
-    paris = ZoneInfo("Europe/Paris")
+    paris = clock.PARIS
     brieuc = slot_import.save_centre(
         "Centre de Saint-Brieuc",
         "10 rue de la Santé",

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 from extensions import csrf, db, limiter, login_manager, mail, migrate
-from services import database
+from services.core import database
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -36,7 +36,7 @@ def create_app(config=None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     config_module.ensure_secret_key(app.config, app.instance_path)
 
-    from services import static_assets
+    from services.core import static_assets
 
     static_assets.init_app(app)
     if app.config["PROXY_FIX_X_FOR"]:
@@ -56,6 +56,7 @@ def create_app(config=None) -> Flask:
     _register_cli(app)
     _register_request_hooks(app)
     _register_error_handlers(app)
+    _register_template_filters(app)
     _register_template_context(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
@@ -91,31 +92,39 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from blueprints.account import bp as account_bp
-    from blueprints.auth import bp as auth_bp
-    from blueprints.billing import bp as billing_bp
-    from blueprints.companies import bp as companies_bp
-    from blueprints.employees import bp as employees_bp
-    from blueprints.planning import bp as planning_bp
-    from blueprints.public import bp as public_bp
-    from blueprints.service import bp as service_bp
-    from blueprints.signup import bp as signup_bp
-    from blueprints.support import bp as support_bp
+    """The blueprints, then the member space's navigation entries each one declares
+    (`RUBRIQUES` in its package), then the providers that feed other features' screens."""
+    from blueprints import (
+        account,
+        auth,
+        billing,
+        companies,
+        employees,
+        navigation,
+        planning,
+        public,
+        service,
+        signup,
+        support,
+    )
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(companies_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(signup_bp)
-    app.register_blueprint(service_bp)
-    app.register_blueprint(billing_bp)
-    app.register_blueprint(employees_bp)
-    app.register_blueprint(account_bp)
-    app.register_blueprint(support_bp)
-    app.register_blueprint(planning_bp)
+    for package in (public, companies, auth, signup, service, billing, employees, account, support, planning):
+        app.register_blueprint(package.bp)
+        for rubrique in getattr(package, "RUBRIQUES", ()):
+            navigation.register(rubrique)
     if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
         from blueprints.devmail import bp as devmail_bp
 
         app.register_blueprint(devmail_bp)
+    _register_providers()
+
+
+def _register_providers() -> None:
+    """Importing a provider module registers its providers (once per process): the back-office
+    dashboard counts and member-page sections (services/staff/dashboard.py) and the "À
+    traiter" labels of "Mes entreprises" (services/companies/attention.py)."""
+    import services.billing_signals  # noqa: F401  (billing: dashboard, member page, "À traiter")
+    import services.staff.dashboard  # noqa: F401  (planning and messages counts, built in)
 
 
 def _register_cli(app: Flask) -> None:
@@ -162,10 +171,16 @@ def _register_request_hooks(app: Flask) -> None:
 
 def _register_error_handlers(app: Flask) -> None:
     from blueprints.errors import render_error
+    from services import scope
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         return render_error(400, "La page a expiré. Rechargez-la puis recommencez votre saisie.")
+
+    @app.errorhandler(scope.NotFound)
+    def not_in_scope(exc):
+        # The scoped loaders' one refusal: no such object, or another company's (same answer).
+        return render_error(404)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
@@ -176,6 +191,15 @@ def _register_error_handlers(app: Flask) -> None:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return render_error(500)
+
+
+def _register_template_filters(app: Flask) -> None:
+    """Filters every blueprint's templates share: French amounts and dates (Babel)."""
+    from services.core import french
+
+    app.add_template_filter(french.format_eur, "eur")  # 1 234,50 €
+    app.add_template_filter(french.date_fr, "date_fr")  # 1er décembre 2026
+    app.add_template_filter(french.short_date, "fr_date")  # 01/12/2026
 
 
 def _register_template_context(app: Flask) -> None:

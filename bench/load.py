@@ -4,7 +4,7 @@ scenario against the /healthz ceiling; results written to docs/PERFORMANCE.md.
 Usage (after bench/generate.py --json summary.json):
     python bench/load.py --summary /tmp/bench.json [--duration 10] [--write-docs]
 
-Logging in: the script opens a server-side login session directly (services.sessions) and
+Logging in: the script opens a server-side login session directly (services.auth.sessions) and
 signs the cookie with the app's own session serializer, as tests/conftest.py browser_login
 does; the login form itself (argon2 on purpose) is not part of these throughput numbers.
 A scenario whose route is not in this deployment is reported "not available".
@@ -348,7 +348,7 @@ def login_cookie(app, email: str) -> str:
 
     from extensions import db
     from models import User
-    from services import sessions
+    from services.auth import sessions
 
     with app.app_context():
         user = db.session.execute(select(User).where(func.lower(User.email) == email.lower())).scalar_one()

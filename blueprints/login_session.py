@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from extensions import db
 from models.users import LoginSession
-from services import sessions
-from services.database import write_intent
+from services.auth import sessions
+from services.core.database import write_intent
 
 
 def client_ip() -> str | None:

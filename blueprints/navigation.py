@@ -12,7 +12,7 @@ class Rubrique:
     label: str
     endpoint: str  # takes `code` as its only URL argument
     description: str
-    right: str | None  # from services.access.RIGHTS; None: everyone with access
+    right: str | None  # from services.companies.access.RIGHTS; None: everyone with access
     order: int
     icon: str = ""
 
@@ -29,7 +29,7 @@ def rubriques() -> list[Rubrique]:
 
 
 def visible_rubriques(membership) -> list[Rubrique]:
-    from services.access import has_right
+    from services.companies.access import has_right
 
     return [r for r in rubriques() if r.right is None or has_right(membership, r.right)]
 
@@ -50,3 +50,14 @@ def safe_next_path(value: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return value
+
+
+def page_arg(name: str = "page", *, source=None, most: int = 100_000) -> int:
+    """The page number of a list from the query string (or `source`, e.g. request.values):
+    1 when absent or not a number, at most `most` (a stale or forged link never errs)."""
+    from flask import request
+
+    value = str((request.args if source is None else source).get(name, "") or "").strip()
+    if not value.isdigit():
+        return 1
+    return max(1, min(int(value[:9]), most))

@@ -9,7 +9,7 @@ from flask import abort, g, request
 from flask_login import current_user, login_required
 
 from extensions import db
-from services.access import get_company_for_user, has_right
+from services.companies.access import get_company_for_user, has_right
 
 
 def company_view(right: str | None = None):

@@ -9,8 +9,8 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from services.database import write_intent
-from services.imports import apply_member_import, parse_member_csv
+from services.core.database import write_intent
+from services.staff.member_import import apply_member_import, parse_member_csv
 
 adherents = AppGroup("adherents", help="Adhérents : import depuis le logiciel métier.")
 

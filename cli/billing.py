@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 
 from extensions import db
 from services import billing as billing_service
-from services.database import write_intent
+from services.core.database import write_intent
 
 billing_cli = AppGroup("billing", help="Cotisation: tariffs and payments.")
 tariff_cli = AppGroup("tariff", help="Yearly fee grids.")

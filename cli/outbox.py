@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from services.outbox import default_worker_id, run_worker
+from services.core.outbox import default_worker_id, run_worker
 
 outbox = AppGroup("outbox", help="Boîte d'envoi des courriels.")
 

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from models.base import utcnow
-from services.planning import send_reminders
+from services.planning.reminders import send_reminders
 
 reminders_cli = AppGroup("reminders", help="Rappels de visite.")
 

@@ -6,8 +6,8 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
-from services.database import write_intent
-from services.planning import SlotImportError, import_slots, save_centre
+from services.core.database import write_intent
+from services.planning.slot_import import SlotImportError, import_slots, save_centre
 
 slots_cli = AppGroup("slots", help="Créneaux de visite publiés par le service.")
 

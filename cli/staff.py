@@ -7,7 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
 
 from extensions import db
-from services import staff
+from services.staff import team_and_members as staff
 
 staff_cli = AppGroup("staff", help="Comptes du personnel du service (espace service).")
 

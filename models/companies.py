@@ -40,7 +40,7 @@ class Company(db.Model):
     invoice_contact_email: Mapped[str | None] = mapped_column(String(254))
     convocation_contact_name: Mapped[str | None] = mapped_column(String(150))
     convocation_contact_email: Mapped[str | None] = mapped_column(String(254))
-    # The n° télédéclarant is a credential: only its keyed hash is kept (services.credentials).
+    # The n° télédéclarant is a credential: only its keyed hash is kept (services.core.credentials).
     teledeclarant_hash: Mapped[str | None] = mapped_column(String(128))
     teledeclarant_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)

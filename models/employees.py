@@ -73,7 +73,7 @@ class Employee(db.Model):
     first_names: Mapped[str] = mapped_column(String(150))
     sex: Mapped[str] = mapped_column(String(1))  # M | F
     birth_date: Mapped[date] = mapped_column(Date)
-    # NIR: encrypted (services.crypto) and a keyed hash for duplicate detection; never plain.
+    # NIR: encrypted (services.core.crypto) and a keyed hash for duplicate detection; never plain.
     nir_encrypted: Mapped[str | None] = mapped_column(Text)
     nir_hash: Mapped[str | None] = mapped_column(String(64))
     entry_date: Mapped[date] = mapped_column(Date)

@@ -134,7 +134,7 @@ class Visit(db.Model):
         Index("ix_visits_company_start", "company_id", "starts_at"),
         Index("ix_visits_employee_start", "employee_id", "starts_at"),
         Index("ix_visits_status_start", "status", "starts_at"),
-        # Partial indexes of the planning page (services.planning renders these status tests as
+        # Partial indexes of the planning page (services.planning.reading renders these status tests as
         # literals, so both databases match the predicate): a company's active visits in date
         # order, read up to LIMIT, and its visits proposed by the service ("à confirmer").
         Index(
@@ -165,7 +165,7 @@ class Visit(db.Model):
 
 class RequestLabels:
     """The French labels of a request's codes, for the model and for plain rows
-    (services.planning.RequestRow) alike."""
+    (services.planning.reading.RequestRow) alike."""
 
     @property
     def reason_label(self) -> str:

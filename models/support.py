@@ -24,7 +24,7 @@ class ContactMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    subject: Mapped[str] = mapped_column(String(20))  # key of services.support.SUBJECTS
+    subject: Mapped[str] = mapped_column(String(20))  # key of services.support.contact.SUBJECTS
     recipient: Mapped[str] = mapped_column(String(254))  # the service address it was routed to
     body: Mapped[str] = mapped_column(Text)
     attachment_name: Mapped[str | None] = mapped_column(String(200))

@@ -42,7 +42,7 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-    # Staff second factor (services/totp.py): the TOTP secret encrypted with Fernet, the last
+    # Staff second factor (services/auth/totp.py): the TOTP secret encrypted with Fernet, the last
     # time-step accepted (a code is never accepted twice), and when enrolment was confirmed.
     totp_secret_encrypted: Mapped[str | None] = mapped_column(String(255))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import (
@@ -57,9 +56,10 @@ from models.billing import (
 from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee, EmployeeChange
 from models.users import User
-from services import audit
+from services.core import audit
+from services.core.clock import PARIS, today  # noqa: F401 (billing.today: its callers' name)
+from services.core.french import format_eur
 
-PARIS = ZoneInfo("Europe/Paris")
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 NBSP = "\u00a0"
@@ -83,28 +83,11 @@ class TariffError(BillingError):
     pass
 
 
-def today() -> date:
-    """Today in Paris: campaign and due dates are French calendar dates."""
-    return datetime.now(PARIS).date()
-
-
 def money(value) -> Decimal:
     """Exact decimal rounded half-up to the cent. Floats go through str() (never binary)."""
     if isinstance(value, float):
         value = str(value)
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def format_eur(value) -> str:
-    """1234.5 -> "1 234,50 €" (no-break spaces)."""
-    amount = money(value if value is not None else 0)
-    sign = "-" if amount < 0 else ""
-    units, cents = f"{abs(amount):.2f}".split(".")
-    groups = []
-    while units:
-        groups.insert(0, units[-3:])
-        units = units[:-3]
-    return f"{sign}{NBSP.join(groups)},{cents}{NBSP}€"
 
 
 # --------------------------------------------------------------------------- tariffs
@@ -891,7 +874,7 @@ def confirm_declaration(
     `publish_invoices([invoice.id])` for the PDF and the mail); a later confirmation of the same
     year is a correction: a new version, and a complement or a credit note for the difference.
 
-    Must run in a write transaction (POST requests; `services.database.write_intent()` elsewhere):
+    Must run in a write transaction (POST requests; `services.core.database.write_intent()` elsewhere):
     the invoice number is taken under a row lock and released only by the commit."""
     on = on or today()
     if not attested:
@@ -1199,7 +1182,7 @@ def invoice_recipients(company: Company) -> list[str]:
 
 
 def _mail_invoice(company: Company, invoice: Invoice, document: Document) -> None:
-    from services.outbox import queue_mail
+    from services.core.outbox import queue_mail
 
     recipients = invoice_recipients(company)
     if not recipients:
@@ -1410,10 +1393,3 @@ def correct_category(employee: Employee, category: str, actor, actor_role: str |
         source="declaration",
     )
     return employee
-
-
-def company_employee(company: Company, employee_id: int) -> Employee | None:
-    """An employee of this company (the company filter is in the SQL)."""
-    return db.session.execute(
-        select(Employee).where(Employee.id == employee_id, Employee.company_id == company.id)
-    ).scalar_one_or_none()

@@ -24,10 +24,10 @@ from models.billing import (
     TariffYear,
 )
 from models.companies import Company
-from services import audit
 from services import billing as billing_service
 from services.billing import BillingError, TariffError
-from services.staff import Page
+from services.core import audit
+from services.staff.team_and_members import Page
 
 PER_PAGE = 25
 REMINDER_ACTION = "invoice.reminder_sent"
@@ -224,14 +224,6 @@ def invoice_years() -> list[int]:
     return list(db.session.execute(select(Invoice.year).distinct().order_by(Invoice.year.desc())).scalars())
 
 
-def get_invoice(invoice_id: int) -> Invoice | None:
-    return db.session.execute(
-        select(Invoice)
-        .where(Invoice.id == invoice_id)
-        .options(selectinload(Invoice.lines), selectinload(Invoice.payments))
-    ).scalar_one_or_none()
-
-
 def overdue_condition(on: date):
     paid = paid_subquery()
     return paid, and_(
@@ -295,7 +287,7 @@ def send_reminder(
     recipients = billing_service.invoice_recipients(company)
     if not recipients:
         raise BillingError("Aucune adresse e-mail connue pour cet adhérent.")
-    from services.outbox import queue_mail
+    from services.core.outbox import queue_mail
 
     cfg = current_app.config
     queue_mail(

@@ -6,14 +6,15 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from flask import url_for
 from sqlalchemy import Date, Integer, String, and_, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models.billing import CREDIT_NOTE, Declaration, Invoice, Payment, TariffYear
-from services import attention, billing_admin, staff_dashboard
 from services import billing as billing_service
+from services import billing_admin
+from services.companies import attention
+from services.staff import dashboard as staff_dashboard
 
 MEMBER_ROWS = 10
 
@@ -80,7 +81,7 @@ def member_declarations(company) -> staff_dashboard.MemberSection:
                 f"{d.year} – version {d.version}"
                 + (" (remplacée)" if d.status == billing_service.DECLARATION_SUPERSEDED else ""),
                 f"{d.headcount} salarié{'s' if d.headcount > 1 else ''}, {billing_service.format_eur(d.total_ttc)} TTC",
-                url_for("service.billing_declarations", annee=d.year, q=company.code),
+                staff_dashboard.Link("service.billing_declarations", {"annee": d.year, "q": company.code}),
             )
             for d in rows
         ],
@@ -108,12 +109,12 @@ def member_invoices(company) -> staff_dashboard.MemberSection:
             staff_dashboard.SectionRow(
                 f"{invoice.kind_label} {invoice.number}",
                 f"{billing_service.format_eur(invoice.total_ttc)} TTC, {labels[invoice.payment_status(on)].lower()}",
-                url_for("service.billing_invoice", invoice_id=invoice.id),
+                staff_dashboard.Link("service.billing_invoice", {"invoice_id": invoice.id}),
             )
             for invoice in invoices
         ],
         empty_text="Aucune facture.",
-        more_url=url_for("service.billing_invoices", code=company.code),
+        more=staff_dashboard.Link("service.billing_invoices", {"code": company.code}),
         order=61,
     )
 

@@ -19,10 +19,10 @@ from models import Company, Employee, Membership, User
 from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER
 from models.employees import CATEGORY_SI, CATEGORY_SIA, CATEGORY_SIR
-from services import audit
-from services.credentials import hash_teledeclarant
-from services.database import write_intent
-from services.passwords import hash_password
+from services.auth.passwords import hash_password
+from services.core import audit, clock
+from services.core.credentials import hash_teledeclarant
+from services.core.database import write_intent
 
 SEED = 2026
 DEMO_PASSWORD = "Demo-portail-2026!"  # noqa: S105 - published demo credential
@@ -242,7 +242,7 @@ def make_siret(rng: random.Random) -> str:
 
 
 def _teledeclarant(rng: random.Random) -> str:
-    from services.credentials import _ALPHABET
+    from services.core.credentials import _ALPHABET
 
     raw = "".join(rng.choice(_ALPHABET) for _ in range(12))
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
@@ -396,8 +396,8 @@ def step_employees(ctx: DemoContext) -> None:
 def step_employee_register(ctx: DemoContext) -> None:
     """Mes salariés: NIRs (encrypted) and a declaration history for the first member's staff."""
     from models.employees import EmployeeChange
-    from services import crypto
-    from services import employees as employee_service
+    from services.core import crypto
+    from services.employees import register as employee_service
 
     staff = ctx.employees.get("00010") or []
     actor = ctx.users.get("employer")
@@ -430,13 +430,12 @@ def step_planning(ctx: DemoContext) -> None:
     """Mon planning: two centres, a doctor and a nurse, slots over the next four weeks (some
     reserved to 00010), booked and past visits, a proposal to confirm and a pending request."""
     from datetime import UTC, datetime, time
-    from zoneinfo import ZoneInfo
 
     from models.planning import Professional, Slot, Visit
-    from services import planning, slot_series
+    from services.planning import appointment_requests, booking, reading, slot_import, slot_series
 
-    paris = ZoneInfo("Europe/Paris")
-    brieuc = planning.save_centre(
+    paris = clock.PARIS
+    brieuc = slot_import.save_centre(
         "Centre de Saint-Brieuc",
         "10 rue de la Santé",
         "22000",
@@ -444,7 +443,7 @@ def step_planning(ctx: DemoContext) -> None:
         "Parking visiteurs à l'arrière du bâtiment ; accès PMR par l'entrée B.",
         actor_label="demo",
     )
-    dinan = planning.save_centre(
+    dinan = slot_import.save_centre(
         "Centre de Dinan", "4 place Duclos", "22100", "Dinan", "Au 1er étage, ascenseur.", actor_label="demo"
     )
     doctor = Professional(name="Dr Anne Le Bihan", kind="medecin")
@@ -464,8 +463,8 @@ def step_planning(ctx: DemoContext) -> None:
         db.session.execute(select(Slot).where(Slot.starts_at > now).order_by(Slot.starts_at).limit(12)).scalars().all()
     )
     for employee, slot in zip(staff[:3], free[::4], strict=False):
-        _, visit_type = planning.suggest_next_visit(employee, [], ctx.today)
-        planning.book_slot(company, slot, employee.id, visit_type, employer, now)
+        _, visit_type = reading.suggest_next_visit(employee, [], ctx.today)
+        booking.book_slot(company, slot, employee.id, visit_type, employer, now)
     if len(staff) > 3 and len(free) > 2:
         slot = free[2]
         db.session.add(
@@ -498,7 +497,7 @@ def step_planning(ctx: DemoContext) -> None:
             )
         )
     if len(staff) > 14:
-        planning.create_request(
+        appointment_requests.create_request(
             company,
             {
                 "employee_id": staff[14].id,
@@ -584,7 +583,7 @@ def step_summary(ctx: DemoContext) -> None:
 
 def step_welcome_mail(ctx: DemoContext) -> None:
     """A message in the outbox, so that the worker and the demo mailbox have something to show."""
-    from services.outbox import queue_mail
+    from services.core.outbox import queue_mail
 
     employer = ctx.users["employer"]
     queue_mail(
@@ -619,7 +618,7 @@ def wipe_all_data() -> None:
 
 def load_demo(*, reset: bool = False, today: date | None = None) -> DemoContext:
     """Run DEMO_STEPS in one transaction. Refuses to load twice unless `reset` wipes first."""
-    ctx = DemoContext(rng=random.Random(SEED), today=today or date.today())
+    ctx = DemoContext(rng=random.Random(SEED), today=today or clock.today())
     with write_intent():
         try:
             if reset:

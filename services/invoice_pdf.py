@@ -18,7 +18,7 @@ LIGHT = (230, 239, 248)
 
 
 def _eur(value) -> str:
-    from services.billing import format_eur
+    from services.core.french import format_eur
 
     return format_eur(value)
 

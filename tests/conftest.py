@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from app import create_app
 from extensions import db
-from services import sessions
+from services.auth import sessions
 
 # --------------------------------------------------------------------------- database
 

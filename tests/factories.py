@@ -9,8 +9,8 @@ from extensions import db
 from models import Company, Employee, Membership, User
 from models.companies import ROLE_EMPLOYER
 from models.users import KIND_STAFF
-from services.credentials import hash_teledeclarant
-from services.passwords import hash_password
+from services.auth.passwords import hash_password
+from services.core.credentials import hash_teledeclarant
 
 _seq = itertools.count(1)
 DEFAULT_PASSWORD = "Correct horse battery staple 42"
@@ -157,7 +157,7 @@ def enrol_totp(user: User) -> str:
     import pyotp
 
     from models.base import utcnow
-    from services.totp import encrypt_secret
+    from services.auth.totp import encrypt_secret
 
     secret = pyotp.random_base32()
     user.totp_secret_encrypted = encrypt_secret(secret)

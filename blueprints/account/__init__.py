@@ -2,11 +2,12 @@
 
 from flask import Blueprint
 
-from blueprints.navigation import Rubrique, register
+from blueprints.navigation import Rubrique
 
 bp = Blueprint("account", __name__)
 
-register(
+# Its entries in the member space's navigation; create_app registers them.
+RUBRIQUES = (
     Rubrique(
         key="account",
         label="Mon compte",
@@ -15,7 +16,7 @@ register(
         right=None,
         order=10,
         icon="👤",
-    )
+    ),
 )
 
 from blueprints.account import routes  # noqa: E402,F401
@@ -24,16 +25,16 @@ from blueprints.account import routes  # noqa: E402,F401
 @bp.app_template_filter("account_datetime")
 def _format_datetime(value) -> str:
     """A UTC datetime shown in Paris time: "27/11/2026 à 14:05"."""
-    from zoneinfo import ZoneInfo
+    from services.core.clock import PARIS
 
-    return value.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M") if value else ""
+    return value.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M") if value else ""
 
 
 @bp.app_template_filter("account_date")
 def _format_date(value) -> str:
-    from zoneinfo import ZoneInfo
+    from services.core.clock import PARIS
 
-    return value.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y") if value else ""
+    return value.astimezone(PARIS).strftime("%d/%m/%Y") if value else ""
 
 
 @bp.app_template_filter("account_role")

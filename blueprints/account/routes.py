@@ -22,8 +22,9 @@ from blueprints.scoping import company_view
 from blueprints.security import public
 from extensions import db
 from models.companies import Company
-from services import account as account_service
-from services.access import has_right, membership_for
+from services import scope
+from services.account import account_and_users as account_service
+from services.companies.access import has_right, membership_for
 
 # --------------------------------------------------------------------------- hub
 
@@ -131,7 +132,7 @@ def update_profile():
 @login_required
 def change_email():
     """Ask for a new address: a link goes to it, the old address is told."""
-    from services.passwords import verify_password
+    from services.auth.passwords import verify_password
 
     form = EmailChangeForm()
     if form.validate():
@@ -278,18 +279,11 @@ def invite(company):
     return hx_redirect(url_for("account.users", code=company.code))
 
 
-def _membership_or_404(company, membership_id):
-    membership = account_service.get_membership_or_none(company, membership_id)
-    if membership is None:
-        abort(404)
-    return membership
-
-
 @bp.post("/entreprises/<code>/utilisateurs/<int:membership_id>/role")
 @company_view(right="users")
 def change_role(company, membership_id):
     """Change the role of a person."""
-    membership = _membership_or_404(company, membership_id)
+    membership = scope.membership(company, membership_id)
     form = RoleForm()
     if not form.validate():
         return _users_page(company, status=422, error="Choisissez un rôle dans la liste.")
@@ -309,7 +303,7 @@ def change_role(company, membership_id):
 @company_view(right="users")
 def revoke(company, membership_id):
     """Remove a person's access (effective at their next click)."""
-    membership = _membership_or_404(company, membership_id)
+    membership = scope.membership(company, membership_id)
     try:
         account_service.revoke_membership(company, membership, current_user, ip=client_ip())
     except account_service.AccountError as exc:

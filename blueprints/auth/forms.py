@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from services.passwords import MAX_LENGTH
+from services.auth.passwords import MAX_LENGTH
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -104,7 +104,7 @@ class ChoosePasswordForm(FlaskForm):
 
     def check_rules(self, user) -> bool:
         """Apply the password policy (SECURITY.md) for this user; errors go beside the fields."""
-        from services.passwords import password_problems
+        from services.auth.passwords import password_problems
 
         ok = True
         problems = password_problems(

@@ -12,8 +12,10 @@ from blueprints.login_session import client_ip, current_login_session, end_login
 from blueprints.navigation import safe_next_path
 from blueprints.security import public
 from extensions import db, limiter
-from services import accounts, audit, sessions
-from services.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
+from services.auth import member_accounts as accounts
+from services.auth import sessions
+from services.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
+from services.core import audit
 
 AFTER_PASSWORD_KEY = "after_password_next"  # noqa: S105 - a session key
 # Endpoints a user who must choose a password may still reach.

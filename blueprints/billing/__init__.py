@@ -2,11 +2,12 @@
 
 from flask import Blueprint
 
-from blueprints.navigation import Rubrique, register
+from blueprints.navigation import Rubrique
 
 bp = Blueprint("billing", __name__)
 
-register(
+# Its entries in the member space's navigation; create_app registers them.
+RUBRIQUES = (
     Rubrique(
         key="documents",
         label="Mon espace documentaire",
@@ -15,9 +16,7 @@ register(
         right="invoices",
         order=20,
         icon="📄",
-    )
-)
-register(
+    ),
     Rubrique(
         key="cotisation",
         label="Ma cotisation",
@@ -26,7 +25,7 @@ register(
         right="declaration",
         order=50,
         icon="€",
-    )
+    ),
 )
 
 from blueprints.billing import routes  # noqa: E402,F401

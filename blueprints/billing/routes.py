@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import Integer, String, and_, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from blueprints.billing import bp
 from blueprints.billing.forms import CategoryForm, ConfirmForm, DepartureForm, DocumentFilterForm, HireForm, choices
 from blueprints.htmx import hx_redirect, is_htmx, render
+from blueprints.navigation import page_arg
 from blueprints.scoping import company_view
 from extensions import db
-from models.billing import BILLING_DOC_KINDS, DECLARATION_CONFIRMED, DOC_KINDS, PAYMENT_METHODS, Document
-from models.employees import CATEGORIES, CONTRACT_NATURES, Employee
-from services import audit, french
+from models.billing import BILLING_DOC_KINDS, DECLARATION_CONFIRMED, DOC_KINDS, PAYMENT_METHODS
+from models.employees import CATEGORIES, CONTRACT_NATURES
 from services import billing as billing_service
-from services.access import has_right
+from services import scope
+from services.companies import documents as company_documents
+from services.companies.access import has_right
+from services.core import audit
 
 DOCUMENTS_PER_PAGE = 25
 STATUS_BADGES = {
@@ -32,28 +31,7 @@ STATUS_BADGES = {
 }
 
 
-@bp.app_template_filter("eur")
-def eur_filter(value) -> str:
-    return billing_service.format_eur(value)
-
-
-@bp.app_template_filter("date_fr")
-def date_fr_filter(value) -> str:
-    """2027-01-01 -> "1er janvier 2027"."""
-    if value is None:
-        return ""
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {french.MONTHS[value.month - 1]} {value.year}"
-
-
 # --------------------------------------------------------------------------- Ma cotisation
-
-
-def _page_arg(source) -> int:
-    try:
-        return max(1, min(int(source.get("page", "1")), 100_000))
-    except (TypeError, ValueError):
-        return 1
 
 
 def _cotisation_context(
@@ -74,7 +52,7 @@ def _cotisation_context(
             declaration = billing_service.current_declaration(company, tariff.year)
     editing = tariff is not None and (declaration is None or correcting)
     if page is None:
-        page = _page_arg(request.values)
+        page = page_arg(source=request.values)
     preview = billing_service.review_declaration(company, tariff, page) if editing else None
     open_employee = None
     if row_error and preview is not None:
@@ -166,8 +144,8 @@ def _after_fix(company, message: str):
     flash(message, "success")
     declared = billing_service.current_declaration(company, _open_tariff().year) is not None
     args = {"corriger": 1} if declared else {}
-    if _page_arg(request.values) > 1:
-        args["page"] = _page_arg(request.values)
+    if page_arg(source=request.values) > 1:
+        args["page"] = page_arg(source=request.values)
     return redirect(url_for("billing.cotisation", code=company.code, **args), code=303)
 
 
@@ -189,7 +167,7 @@ def excluded(company):
     tariff = _open_tariff()
     if tariff is None:
         return _campaign_closed()
-    listing = billing_service.excluded_employees(company, tariff, _page_arg(request.args))
+    listing = billing_service.excluded_employees(company, tariff, page_arg())
     declared = billing_service.current_declaration(company, tariff.year) is not None
     return render(
         "billing/excluded.html",
@@ -215,7 +193,7 @@ def _fix_answer(company, employee, *, status: int = 200, row_error=None):
         err=row_error,
         categories=CATEGORIES,
         correcting=declared,
-        list_page=_page_arg(request.values),
+        list_page=page_arg(source=request.values),
         inline=is_htmx(),
     )
 
@@ -224,7 +202,7 @@ def _fix_answer(company, employee, *, status: int = 200, row_error=None):
 @company_view(right="declaration")
 def employee_fix(company, employee_id: int):
     """Correct one employee of the list: departure or category (loaded on demand per row)."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = scope.employee(company, employee_id, sites=False)
     return _fix_answer(company, employee)
 
 
@@ -260,7 +238,7 @@ def add_hire(company):
 @company_view(right="declaration")
 def record_departure(company, employee_id: int):
     """Record the departure of an employee of the list."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = scope.employee(company, employee_id, sites=False)
     if _open_tariff() is None:
         return _campaign_closed()
     form = DepartureForm()
@@ -283,7 +261,7 @@ def record_departure(company, employee_id: int):
 @company_view(right="declaration")
 def correct_category(company, employee_id: int):
     """Correct the follow-up category of an employee of the list."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = scope.employee(company, employee_id, sites=False)
     if _open_tariff() is None:
         return _campaign_closed()
     form = CategoryForm()
@@ -339,45 +317,10 @@ def confirm(company):
 # --------------------------------------------------------------------------- Mon espace documentaire
 
 
-@functools.cache
-def _filter_choices_statement():
-    """Employees and years that have documents (other than invoices), employees first by
-    name, then years newest first: one UNION ALL, built once (the company is a parameter)."""
-    company_id = bindparam("company_id", type_=Integer)
-    mine = and_(Document.company_id == company_id, Document.kind.not_in(BILLING_DOC_KINDS))
-    employees_q = (
-        select(
-            literal(0).label("part"),
-            Employee.id.label("id"),
-            Employee.birth_name.label("birth_name"),
-            Employee.usage_name.label("usage_name"),
-            Employee.first_names.label("first_names"),
-        )
-        .join(Document, Document.employee_id == Employee.id)
-        .where(mine, Employee.company_id == company_id)
-        .distinct()
-    )
-    years_q = (
-        select(
-            literal(1).label("part"),
-            Document.year.label("id"),
-            cast(null(), String).label("birth_name"),
-            cast(null(), String).label("usage_name"),
-            cast(null(), String).label("first_names"),
-        )
-        .where(mine)
-        .distinct()
-    )
-    both = union_all(employees_q, years_q).subquery()
-    return select(both).order_by(both.c.part, both.c.birth_name, both.c.first_names, both.c.id.desc())
-
-
 def _document_filters(company, args) -> tuple[DocumentFilterForm, dict, bool]:
     """The filter form (employees and years that have documents), the valid filters, and
     whether the company has any document besides its invoices: one query."""
-    rows = db.session.execute(_filter_choices_statement(), {"company_id": company.id}).all()
-    employees = [row for row in rows if row.part == 0]
-    years = [row.id for row in rows if row.part == 1]
+    employees, years = company_documents.filter_choices(company)
     form = DocumentFilterForm(args)
     form.salarie.choices = choices(
         [("", "Tous")]
@@ -411,32 +354,9 @@ def documents(company):
     }
     if show_documents:
         form, filters, any_document = _document_filters(company, request.args)
-        try:
-            page = max(1, min(int(request.args.get("page", "1")), 10_000))
-        except ValueError:
-            page = 1
-        rows = []
-        if any_document:  # every document has a year: none listed there, none to list
-            query = (
-                select(Document)
-                .options(joinedload(Document.employee))
-                .where(Document.company_id == company.id, Document.kind.not_in(BILLING_DOC_KINDS))
-            )
-            if "type" in filters:
-                query = query.where(Document.kind == filters["type"])
-            if "salarie" in filters:
-                query = query.where(Document.employee_id == int(filters["salarie"]))
-            if "annee" in filters:
-                query = query.where(Document.year == int(filters["annee"]))
-            rows = (
-                db.session.execute(
-                    query.order_by(Document.created_at.desc(), Document.id.desc())
-                    .limit(DOCUMENTS_PER_PAGE + 1)
-                    .offset((page - 1) * DOCUMENTS_PER_PAGE)
-                )
-                .scalars()
-                .all()
-            )
+        page = page_arg(most=10_000)
+        # every document has a year: none listed there, none to list
+        rows = company_documents.document_page(company, filters, page, DOCUMENTS_PER_PAGE) if any_document else []
         ctx.update(
             filter_form=form,
             filters=filters,
@@ -451,11 +371,7 @@ def documents(company):
 @company_view(right="invoices")
 def download(company, document_id: int):
     """Download a document of the company (invoices: right `invoices`; others: `documents`)."""
-    document = db.session.execute(
-        select(Document).where(Document.id == document_id, Document.company_id == company.id)
-    ).scalar_one_or_none()
-    if document is None:
-        abort(404)
+    document = scope.document(company, document_id)
     right = "invoices" if document.kind in BILLING_DOC_KINDS else "documents"
     if not has_right(g.membership, right):
         abort(404)

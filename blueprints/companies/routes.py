@@ -9,12 +9,13 @@ from blueprints.companies import bp
 from blueprints.companies.forms import AddCompanyForm
 from blueprints.htmx import hx_redirect, render, wants_fragment
 from blueprints.login_session import client_ip
+from blueprints.navigation import page_arg
 from blueprints.scoping import company_view
 from extensions import db
 from models.companies import Company
-from services import companies as company_service
-from services.access import accessible_companies_query, get_company_for_user, membership_for
-from services.company_credentials import CompanyCredentialError, verify_company_credentials
+from services.auth.company_credentials import CompanyCredentialError, verify_company_credentials
+from services.companies import switcher as company_service
+from services.companies.access import first_accessible_company, get_company_for_user, membership_for
 
 HOME = "companies.home"
 # Pages of the switcher itself: switching from them goes to the page the user came from.
@@ -92,9 +93,7 @@ def space():
         reachable = company_service.count_reachable(current_user)
         if reachable > 1:
             return hx_redirect(url_for("companies.overview"))
-        company = db.session.execute(
-            accessible_companies_query(current_user).order_by(Company.code).limit(1)
-        ).scalar_one_or_none()
+        company = first_accessible_company(current_user)
     if company is None:
         return render_template("companies/no_company.html")
     return hx_redirect(url_for(HOME, code=company.code))
@@ -215,11 +214,7 @@ def overview():
     """ "Mes entreprises": every reachable company, sortable, searchable, 25 per page."""
     if current_user.is_staff:
         abort(404)
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
-    page = min(max(page, 1), 100000)
+    page = page_arg()
     data = company_service.overview(
         current_user,
         q=company_service.clean_query(request.args.get("q")),

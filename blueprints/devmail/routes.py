@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 
-from flask import request
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
 
 from blueprints.devmail import bp
 from blueprints.htmx import render
+from blueprints.navigation import page_arg
 from blueprints.security import public
-from extensions import db
-from models.outbox import STATUS_FAILED, STATUS_PENDING, STATUS_SENDING, STATUS_SENT, OutboxMessage
+from models.outbox import STATUS_FAILED, STATUS_PENDING, STATUS_SENDING, STATUS_SENT
+from services.core.outbox import mailbox_page
 
 PER_PAGE = 20
 STATUS_LABELS = {
@@ -41,12 +40,8 @@ def linkify(text: str) -> Markup:
 @public  # development only: the blueprint is registered only when DEV_MAILBOX is true
 def mailbox():
     """Messages the portal sent (or will send), newest first, paginated."""
-    page = request.args.get("page", 1, type=int) or 1
-    page = max(1, min(page, 10_000))
-    total = db.session.scalar(select(func.count(OutboxMessage.id)))
-    messages = db.session.scalars(
-        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
-    ).all()
+    page = page_arg(most=10_000)
+    total, messages = mailbox_page(page, PER_PAGE)
     return render(
         "devmail/mailbox.html",
         "devmail/_messages.html",

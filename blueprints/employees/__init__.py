@@ -2,11 +2,12 @@
 
 from flask import Blueprint
 
-from blueprints.navigation import Rubrique, register
+from blueprints.navigation import Rubrique
 
 bp = Blueprint("employees", __name__, url_prefix="/entreprises/<code>/salaries")
 
-register(
+# Its entries in the member space's navigation; create_app registers them.
+RUBRIQUES = (
     Rubrique(
         key="employees",
         label="Mes salariés",
@@ -19,7 +20,7 @@ register(
         right="employees",
         order=30,
         icon="👥",
-    )
+    ),
 )
 
 from blueprints.employees import routes  # noqa: E402,F401

@@ -13,9 +13,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, SEX_LABELS, SIR_RISKS
-from services.crypto import NirError, validate_nir
-from services.employees import EXIT_REASONS
-from services.follow_up import derive_category
+from services.core.crypto import NirError, validate_nir
+from services.employees.follow_up import derive_category
+from services.employees.register import EXIT_REASONS
 
 PCS_ESE_RE = re.compile(r"^\d{3}[a-z]$")
 

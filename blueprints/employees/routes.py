@@ -7,17 +7,19 @@ import click
 from flask import Response, flash, g, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from blueprints.employees import bp, staff_csv
-from blueprints.employees import queries as reg
+from blueprints.employees import bp
 from blueprints.employees.forms import DepartureForm, EmployeeForm, EmployeeRowForm, ImportForm, choices
 from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
 from extensions import db
 from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, SEX_LABELS, SIR_RISKS, EmployeeChange
-from services import crypto
-from services import employees as service
-from services.employees import EXIT_REASONS, FIELD_LABELS, EmployeeError, get_employee_or_404, scope_ids
-from services.follow_up import VISIT_TYPE_LABELS, derive_category
+from services import scope
+from services.core import clock, crypto
+from services.employees import listing as reg
+from services.employees import register as service
+from services.employees import staff_csv
+from services.employees.follow_up import VISIT_TYPE_LABELS, derive_category
+from services.employees.register import EXIT_REASONS, FIELD_LABELS, EmployeeError
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
@@ -62,7 +64,7 @@ def index(company):
     """The employee list with active search, filters, sort and pagination."""
     params = reg.ListParams.from_args(request.args)
     sites = reg.sites_of(company)
-    result = reg.list_employees(company, sites, params, reg.today())
+    result = reg.list_employees(company, sites, params, clock.today())
     return render(
         "employees/list.html",
         "employees/_results.html",
@@ -120,7 +122,7 @@ def category_preview(company):
 
 def _row(company, employee) -> reg.Row:
     visits = reg.visits_by_employee([employee.id])
-    return reg.Row(employee, reg.follow_up_of(employee, visits.get(employee.id), reg.today()))
+    return reg.Row(employee, reg.follow_up_of(employee, visits.get(employee.id), clock.today()))
 
 
 def _row_cells(company, employee) -> tuple:
@@ -142,7 +144,7 @@ def _row_form(company, employee, form, status=200):
 @company_view(right="employees")
 def row(company, employee_id):
     """Annuler: the list row as it was (the list page without JavaScript)."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     if not is_htmx():
         return hx_redirect(url_for("employees.index", code=company.code))
     return render_template("employees/_row.html", cells=_row_cells(company, employee))
@@ -152,7 +154,7 @@ def row(company, employee_id):
 @company_view(right="employees")
 def row_edit(company, employee_id):
     """Modifier in the list: the row swaps to a compact form (poste, contrat, nuit) and back."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     prefix = f"e{employee.id}-"
     if request.method == "GET":
         if not is_htmx():
@@ -178,7 +180,7 @@ def row_edit(company, employee_id):
 
 def _employee_context(company, employee, **extra):
     visits = reg.visits_by_employee([employee.id])
-    follow_up = reg.follow_up_of(employee, visits.get(employee.id), reg.today())
+    follow_up = reg.follow_up_of(employee, visits.get(employee.id), clock.today())
     category, reasons, explanation = derive_category(
         employee.risks, employee.other_risk_justification, employee.night_work, employee.rqth
     )
@@ -200,7 +202,7 @@ def _employee_context(company, employee, **extra):
 @company_view(right="employees")
 def detail(company, employee_id):
     """The employee page: identity, contract, category and reasons, visits, next visit, history."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     return render("employees/detail.html", "employees/_card.html", **_employee_context(company, employee))
 
 
@@ -208,7 +210,7 @@ def detail(company, employee_id):
 @company_view(right="employees")
 def reveal_nir(company, employee_id):
     """Voir: show the full NIR (POST, audited)."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     full = service.reveal_nir(employee, current_user, company)
     db.session.commit()
     ctx = _employee_context(company, employee)
@@ -220,7 +222,7 @@ def reveal_nir(company, employee_id):
 @company_view(right="employees")
 def edit(company, employee_id):
     """Modifier: the card swaps to this form and back (a normal page without JavaScript)."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     sites = reg.sites_of(company)
     if request.method == "GET":
         form = EmployeeForm(obj=employee, editing=True)
@@ -264,7 +266,7 @@ def edit(company, employee_id):
 @company_view(right="employees")
 def departure(company, employee_id):
     """Déclarer un départ: date de sortie and motif."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     form = DepartureForm()
     status = 200
     if employee.exit_date is not None and request.method == "GET":
@@ -293,7 +295,7 @@ def departure(company, employee_id):
 @company_view(right="employees")
 def cancel_departure(company, employee_id):
     """Annuler le départ declared by mistake."""
-    employee = get_employee_or_404(company, employee_id)
+    employee = scope.employee(company, employee_id)
     try:
         service.cancel_departure(employee, current_user, _role())
     except EmployeeError as exc:
@@ -312,7 +314,7 @@ def cancel_departure(company, employee_id):
 def history(company):
     """Historique de vos déclarations: filterable by kind, employee and date, paginated."""
     params = reg.HistoryParams.from_args(request.args)
-    changes, total, page_number, pages = reg.history(scope_ids(company), params)
+    changes, total, page_number, pages = reg.history(scope.company_ids(company), params)
     return render(
         "employees/history.html",
         "employees/_history_results.html",
@@ -339,12 +341,12 @@ def csv_template(company):
 @company_view(right="employees")
 def export(company):
     """The staff list as CSV (UTF-8 with BOM, ';'), streamed."""
-    ids = scope_ids(company)
-    from services import audit
+    ids = scope.company_ids(company)
+    from services.core import audit
 
     audit.record("employee.exported", actor=current_user, company=company, ip=_ip())
     db.session.commit()
-    filename = f"salaries-{company.code}-{reg.today():%Y-%m-%d}.csv"
+    filename = f"salaries-{company.code}-{clock.today():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(staff_csv.export_lines(ids)),
         mimetype="text/csv; charset=utf-8",
@@ -379,7 +381,7 @@ def import_csv(company):
             else:
                 for data in check.rows:
                     service.create_employee(company, data, current_user, _role(), kind="import")
-                from services import audit
+                from services.core import audit
 
                 audit.record("employee.imported", actor=current_user, company=company, ip=_ip(), count=len(check.rows))
                 db.session.commit()
@@ -396,7 +398,7 @@ def import_csv(company):
 @bp.cli.command("rotate-nir-key")
 def rotate_nir_key_command():
     """Re-encrypt every NIR with the newest key of NIR_ENCRYPTION_KEYS."""
-    from services.database import write_intent
+    from services.core.database import write_intent
 
     with write_intent():
         count = crypto.rotate_nir_keys()
@@ -409,7 +411,7 @@ def rotate_nir_key_command():
 
 @bp.app_template_filter("emp_datetime")
 def emp_datetime(value) -> str:
-    return value.astimezone(reg.PARIS).strftime("%d/%m/%Y à %H:%M") if value else ""
+    return value.astimezone(clock.PARIS).strftime("%d/%m/%Y à %H:%M") if value else ""
 
 
 @bp.app_template_filter("emp_change_value")

@@ -2,11 +2,12 @@
 
 from flask import Blueprint
 
-from blueprints.navigation import Rubrique, register
+from blueprints.navigation import Rubrique
 
 bp = Blueprint("planning", __name__)
 
-register(
+# Its entries in the member space's navigation; create_app registers them.
+RUBRIQUES = (
     Rubrique(
         key="planning",
         label="Mon planning",
@@ -15,7 +16,7 @@ register(
         right="planning",
         order=40,
         icon="📅",
-    )
+    ),
 )
 
 from blueprints.planning import routes  # noqa: E402,F401

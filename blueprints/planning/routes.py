@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlencode
 
 from flask import current_app, flash, make_response, request, url_for
 from flask_login import current_user
@@ -11,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.errors import render_error
 from blueprints.htmx import hx_redirect, render, wants_fragment
+from blueprints.navigation import page_arg
 from blueprints.planning import bp
 from blueprints.planning.forms import AnotherDateForm, BookSlotForm, RequestForm, choices
 from blueprints.scoping import company_view
@@ -18,10 +18,11 @@ from blueprints.security import public
 from extensions import db
 from models.base import utcnow
 from models.planning import VISIT_TYPES
-from services import audit
-from services import calendar_feed as feeds
-from services import planning as svc
-from services.convocation import build_convocation_pdf, build_visit_ics, file_stem
+from services import scope
+from services.core import audit
+from services.planning import appointment_requests, booking, common, reading
+from services.planning import calendar_feed as feeds
+from services.planning.convocation import build_convocation_pdf, build_visit_ics, file_stem
 
 PREFIX = "/entreprises/<code>/planning"
 LIST_PAGE_SIZE = 10  # a card is ~1.6 KB and ~0.06 ms to render; the pager and `?du=` go on
@@ -65,26 +66,6 @@ def _date_arg(name: str):
         return None
 
 
-def _page_arg() -> int:
-    value = _int_arg("page") or 1
-    return min(max(value, 1), 1000)
-
-
-def _visit_or_404(company, visit_id: int):
-    visit = svc.get_visit_or_none(company, visit_id)
-    if visit is None:
-        from flask import abort
-
-        abort(404)
-    return visit
-
-
-def _query_string(args: dict) -> str:
-    """As url_for's query string (werkzeug.urls._urlencode): None values left out."""
-    items = [(k, v) for k, v in args.items() if v is not None]
-    return "?" + urlencode(items, safe="!$'()*,/:;?@") if items else ""
-
-
 def _common(company) -> dict:
     planning_prefix = url_for("planning.index", code=company.code)
     visits_prefix = planning_prefix + "visites/"
@@ -92,21 +73,19 @@ def _common(company) -> dict:
     now = utcnow()
     return {
         "company": company,
-        "paris": svc.to_paris,
-        "day_label": svc.day_label,
-        # Same URL as url_for("planning.index", code=..., **args), from one url_for per page.
-        "planning_url": lambda **args: planning_prefix + _query_string(args),
+        "paris": common.to_paris,
+        "day_label": common.day_label,
         "visits_prefix": visits_prefix,
         "notice_hours": notice_hours,
         "no_show_fee": current_app.config["NO_SHOW_FEE"],
         "visit_types": VISIT_TYPES,
         "now": now,
-        "can_change": lambda v: svc.can_change(v, now, notice_hours),
-        # Same URLs as url_for("planning.convocation"/"visit_ics"/"move"/"cancel", ...).
-        "visit_url": lambda visit_id, tail: f"{visits_prefix}{visit_id}/{tail}",
-        # slots_prefix + "<id>/reserver": the URL of url_for("planning.book", code=..., slot_id=...).
+        "can_change": lambda v: booking.can_change(v, now, notice_hours),
+        # Per-row links, one prefix per page (a url_for per row of a 50-visit page cost ~1 ms,
+        # docs/PERFORMANCE.md): visits_prefix ~ id ~ "/convocation.pdf" is
+        # url_for("planning.convocation", code=..., visit_id=id); slots_prefix ~ id ~ "/reserver"
+        # is url_for("planning.book", code=..., slot_id=id). Every other link uses url_for.
         "slots_prefix": planning_prefix + "creneaux/",
-        "query_string": _query_string,
     }
 
 
@@ -118,10 +97,10 @@ def _common(company) -> dict:
 def index(company):
     """Coming visits as a list grouped by day, or one week; filters; requests; feed."""
     now = utcnow()
-    today = svc.to_paris(now).date()
-    scope = svc.scope_companies(company)
-    scope_ids = [c.id for c in scope]
-    filters = svc.VisitFilters(
+    today = common.to_paris(now).date()
+    sites = common.scope_companies(company)
+    scope_ids = [c.id for c in sites]
+    filters = reading.VisitFilters(
         employee_id=_int_arg("salarie"),
         site_id=_int_arg("site") if _int_arg("site") in scope_ids else None,
         visit_type=request.args.get("type") if request.args.get("type") in VISIT_TYPES else None,
@@ -129,9 +108,12 @@ def index(company):
     )
     # The employee filter is a name search (a select of every employee weighed 190 KB for a
     # 5,000-employee company); `?salarie=<id>` still narrows to one employee, shown by name.
-    chosen = svc.employee_in_scope(scope_ids, filters.employee_id) if filters.employee_id else None
-    if filters.employee_id and chosen is None:
-        filters.employee_id = None
+    chosen = None
+    if filters.employee_id:
+        try:
+            chosen = scope.employee(company, filters.employee_id)
+        except scope.NotFound:
+            filters.employee_id = None
     view = "semaine" if request.args.get("vue") == "semaine" or request.args.get("semaine") else "liste"
     ctx = _common(company)
     filter_args = {
@@ -145,31 +127,31 @@ def index(company):
         if v
     }
     if view == "semaine":
-        monday = svc.parse_iso_week(request.args.get("semaine"), today)
-        start, _ = svc.paris_day_bounds(monday)
-        end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
-        visits = svc.visit_rows_between(scope_ids, filters, start, end)
-        by_day = dict(svc.group_by_day(visits))
+        monday = common.parse_iso_week(request.args.get("semaine"), today)
+        start, _ = common.paris_day_bounds(monday)
+        end, _ = common.paris_day_bounds(monday + timedelta(days=7))
+        visits = reading.visit_rows_between(scope_ids, filters, start, end)
+        by_day = dict(reading.group_by_day(visits))
         # A large company has ~45 visits a day: the week shows the first WEEK_DAY_LIMIT of each
         # day and links to the list from that day for the others (230 cards weighed 170 KB).
         days = [monday + timedelta(days=i) for i in range(7)]
         ctx.update(
             week_days=[(day, by_day.get(day, [])[:WEEK_DAY_LIMIT], len(by_day.get(day, []))) for day in days],
-            week=svc.iso_week(monday),
-            prev_week=svc.iso_week(monday - timedelta(days=7)),
-            next_week=svc.iso_week(monday + timedelta(days=7)),
-            this_week=svc.iso_week(today - timedelta(days=today.weekday())),
+            week=common.iso_week(monday),
+            prev_week=common.iso_week(monday - timedelta(days=7)),
+            next_week=common.iso_week(monday + timedelta(days=7)),
+            this_week=common.iso_week(today - timedelta(days=today.weekday())),
             monday=monday,
         )
     else:
-        page = _page_arg()
+        page = page_arg(most=1000)
         from_day = _date_arg("du")
-        since = max(now, svc.paris_day_bounds(from_day)[0]) if from_day else now
-        rows = svc.coming_visit_rows(
+        since = max(now, common.paris_day_bounds(from_day)[0]) if from_day else now
+        rows = reading.coming_visit_rows(
             scope_ids, filters, since, limit=LIST_PAGE_SIZE + 1, offset=(page - 1) * LIST_PAGE_SIZE
         )
         ctx.update(
-            days=svc.group_by_day(rows[:LIST_PAGE_SIZE]),
+            days=reading.group_by_day(rows[:LIST_PAGE_SIZE]),
             page_number=page,
             has_next=len(rows) > LIST_PAGE_SIZE,
             from_day=from_day if since > now else None,
@@ -178,9 +160,11 @@ def index(company):
         view=view,
         filters=filters,
         filter_args=filter_args,
-        sites=scope,
+        sites=sites,
         chosen_employee=chosen,
-        all_employees_url=ctx["planning_url"](
+        all_employees_url=url_for(
+            "planning.index",
+            code=company.code,
             vue="semaine" if view == "semaine" else None,
             **{k: v for k, v in filter_args.items() if k != "salarie"},
         ),
@@ -188,8 +172,8 @@ def index(company):
     if wants_fragment():  # the filters and the view switch swap #planning-resultats only
         return render("planning/index.html", "planning/_results.html", **ctx)
     ctx.update(
-        to_confirm=svc.proposal_rows(scope_ids, now),
-        requests=svc.pending_requests(scope_ids),
+        to_confirm=reading.proposal_rows(scope_ids, now),
+        requests=reading.pending_requests(scope_ids),
         feed=feeds.has_active_feed(company),
         feed_url=None,
     )
@@ -220,46 +204,48 @@ def _slots_context(company, *, form=None, slot=None, message=None):
     the last one shown: `apres`), optionally of one centre (`centre`). A week holds up to ~2,000
     free slots at scale: listing them all weighed 165 KB."""
     now = utcnow()
-    today = svc.to_paris(now).date()
+    today = common.to_paris(now).date()
     this_monday = today - timedelta(days=today.weekday())
     # The centre filter is on the page, outside the fragment: an htmx request reads the centres
     # only to check a `centre` it was given (an unknown id would walk every future slot).
     centre_id = _int_arg("centre")
-    centres = [] if wants_fragment() and centre_id is None else svc.centre_choices()
+    centres = [] if wants_fragment() and centre_id is None else reading.centre_choices()
     if centre_id is not None and all(c[0] != centre_id for c in centres):
         centre_id = None
     after = _cursor_arg()
     if request.args.get("semaine"):
-        monday = max(svc.parse_iso_week(request.args.get("semaine"), today), this_monday)
-        start, _ = svc.paris_day_bounds(monday)
-        end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
-        slots = svc.free_slot_page(
+        monday = max(common.parse_iso_week(request.args.get("semaine"), today), this_monday)
+        start, _ = common.paris_day_bounds(monday)
+        end, _ = common.paris_day_bounds(monday + timedelta(days=7))
+        slots = reading.free_slot_page(
             company, start, end, now, after=after, centre_id=centre_id, limit=SLOTS_PAGE_SIZE + 1
         )
     else:  # open on the week of the next free slot rather than on an empty week (one query)
-        slots = svc.free_slot_page(company, now, None, now, after=after, centre_id=centre_id, limit=SLOTS_PAGE_SIZE + 1)
-        first_day = svc.to_paris(slots[0].starts_at).date() if slots else today
+        slots = reading.free_slot_page(
+            company, now, None, now, after=after, centre_id=centre_id, limit=SLOTS_PAGE_SIZE + 1
+        )
+        first_day = common.to_paris(slots[0].starts_at).date() if slots else today
         monday = max(first_day - timedelta(days=first_day.weekday()), this_monday)
-        end, _ = svc.paris_day_bounds(monday + timedelta(days=7))
+        end, _ = common.paris_day_bounds(monday + timedelta(days=7))
         slots = [s for s in slots if s.starts_at < end]
     has_more = len(slots) > SLOTS_PAGE_SIZE
     slots = slots[:SLOTS_PAGE_SIZE]
-    week = svc.iso_week(monday)
+    week = common.iso_week(monday)
     ctx = _common(company)
     ctx.update(
         slots=slots,
         days=_group_slots(slots),
         week=week,
         monday=monday,
-        prev_week=svc.iso_week(monday - timedelta(days=7)) if monday > this_monday else None,
-        next_week=svc.iso_week(monday + timedelta(days=7)),
+        prev_week=common.iso_week(monday - timedelta(days=7)) if monday > this_monday else None,
+        next_week=common.iso_week(monday + timedelta(days=7)),
         message=message,
         move_visit=None,
         centres=centres,
         centre_id=centre_id,
         after=after,
         # the first day continues the one the previous batch ended with ("(suite)")
-        continued_day=svc.to_paris(after[0]).date() if after else None,
+        continued_day=common.to_paris(after[0]).date() if after else None,
         more_cursor=cursor_of(slots[-1]) if has_more else None,
         # htmx "Voir plus": only the next batch, appended in place of the link
         more_only=after is not None and wants_fragment(),
@@ -274,7 +260,7 @@ def _group_slots(slots):
     places: dict = {}
     people: dict = {}
     for slot in slots:
-        local = svc.to_paris(slot.starts_at)
+        local = common.to_paris(slot.starts_at)
         centre, pro = slot.centre, slot.professional
         place = places.get(centre.id)
         if place is None:
@@ -294,8 +280,8 @@ def slots(company):
 
 
 def _book_form(company):
-    today = svc.to_paris(utcnow()).date()
-    due = svc.employees_due_first(svc.company_scope_ids(company), today)
+    today = common.to_paris(utcnow()).date()
+    due = reading.employees_due_first(scope.company_ids(company), today)
     form = BookSlotForm()
     form.employee_id.choices = choices(
         [("", "Choisissez un salarié")]
@@ -318,7 +304,7 @@ def _book_form(company):
 def book(company, slot_id: int):
     """Place an employee on a free slot; a slot taken meanwhile answers 409 with the list."""
     now = utcnow()
-    slot = svc.get_open_slot_or_none(company, slot_id, now)
+    slot = reading.get_open_slot_or_none(company, slot_id, now)
     if slot is None:
         return render_error(404)
     form, suggestions = _book_form(company)
@@ -330,13 +316,13 @@ def book(company, slot_id: int):
         return render("planning/book.html", "planning/_book.html", status=422, **ctx)
     visit_type = form.visit_type.data or suggestions[form.employee_id.data]
     try:
-        visit = svc.book_slot(company, slot, form.employee_id.data, visit_type, current_user, now)
+        visit = booking.book_slot(company, slot, form.employee_id.data, visit_type, current_user, now)
         db.session.commit()
-    except (IntegrityError, svc.SlotTaken) as exc:
+    except (IntegrityError, common.SlotTaken) as exc:
         db.session.rollback()
         message = (
             str(exc)
-            if isinstance(exc, svc.SlotTaken)
+            if isinstance(exc, common.SlotTaken)
             else ("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")
         )
         return render(
@@ -344,7 +330,7 @@ def book(company, slot_id: int):
         )
     flash(
         f"Rendez-vous enregistré pour {visit.employee.display_name} le "
-        f"{svc.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.",
+        f"{common.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.",
         "success",
     )
     return hx_redirect(url_for("planning.index", code=company.code))
@@ -357,10 +343,10 @@ def book(company, slot_id: int):
 @company_view(right="planning")
 def confirm(company, visit_id: int):
     """Confirm a visit proposed by the service."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     try:
-        svc.confirm_proposal(company, visit, current_user)
-    except svc.PlanningError as exc:
+        booking.confirm_proposal(company, visit, current_user)
+    except common.PlanningError as exc:
         db.session.rollback()
         return render_error(409, str(exc))
     db.session.commit()
@@ -372,7 +358,7 @@ def confirm(company, visit_id: int):
 @company_view(right="planning")
 def another_date(company, visit_id: int):
     """Ask the service for another date (reason required); the proposal is cancelled."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     if visit.status != "proposee":
         return render_error(404)
     form = AnotherDateForm()
@@ -381,7 +367,7 @@ def another_date(company, visit_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             return render("planning/another_date.html", "planning/_another_date.html", status=422, **ctx)
-        svc.decline_proposal(company, visit, form.reason.data.strip(), current_user, utcnow())
+        booking.decline_proposal(company, visit, form.reason.data.strip(), current_user, utcnow())
         db.session.commit()
         flash("Votre demande d'une autre date a été transmise au service.", "success")
         return hx_redirect(url_for("planning.index", code=company.code))
@@ -392,10 +378,10 @@ def another_date(company, visit_id: int):
 @company_view(right="planning")
 def cancel(company, visit_id: int):
     """Cancel a visit, until the notice period."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     try:
-        svc.cancel_visit(company, visit, current_user, utcnow(), _notice_hours())
-    except svc.PlanningError as exc:
+        booking.cancel_visit(company, visit, current_user, utcnow(), _notice_hours())
+    except common.PlanningError as exc:
         db.session.rollback()
         return render_error(409, str(exc))
     db.session.commit()
@@ -407,9 +393,9 @@ def cancel(company, visit_id: int):
 @company_view(right="planning")
 def move(company, visit_id: int):
     """Choose another free slot for a visit, until the notice period."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     now = utcnow()
-    if not svc.can_change(visit, now, _notice_hours()):
+    if not booking.can_change(visit, now, _notice_hours()):
         return render_error(
             409,
             f"Ce rendez-vous ne peut plus être déplacé en ligne (délai de "
@@ -420,26 +406,26 @@ def move(company, visit_id: int):
 
         slot_id = request.form.get("slot_id", "")
         valid_id = slot_id.isdigit() and len(slot_id) < 10
-        slot = svc.get_open_slot_or_none(company, int(slot_id), now) if valid_id else None
+        slot = reading.get_open_slot_or_none(company, int(slot_id), now) if valid_id else None
         if not FlaskForm().validate_on_submit() or slot is None:
             ctx = _slots_context(company, message="Choisissez un créneau de la liste.")
             ctx["move_visit"] = visit
             return render("planning/move.html", "planning/_slots.html", status=422, **ctx)
         try:
-            svc.move_visit(company, visit, slot, current_user, now, _notice_hours())
+            booking.move_visit(company, visit, slot, current_user, now, _notice_hours())
             db.session.commit()
-        except (IntegrityError, svc.PlanningError) as exc:
+        except (IntegrityError, common.PlanningError) as exc:
             db.session.rollback()
             message = (
                 str(exc)
-                if isinstance(exc, svc.PlanningError)
+                if isinstance(exc, common.PlanningError)
                 else ("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")
             )
-            visit = _visit_or_404(company, visit_id)
+            visit = scope.visit(company, visit_id)
             ctx = _slots_context(company, message=message)
             ctx["move_visit"] = visit
             return render("planning/move.html", "planning/_slots.html", status=409, **ctx)
-        flash(f"Le rendez-vous est déplacé au {svc.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.", "success")
+        flash(f"Le rendez-vous est déplacé au {common.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.", "success")
         return hx_redirect(url_for("planning.index", code=company.code))
     ctx = _slots_context(company)
     ctx["move_visit"] = visit
@@ -461,7 +447,7 @@ def _download(company, visit, data: bytes, filename: str, mimetype: str, kind: s
 @company_view(right="planning")
 def convocation(company, visit_id: int):
     """The convocation PDF (file name without personal data); the download is audited."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     if visit.status not in ("proposee", "confirmee"):
         return render_error(404)
     data = build_convocation_pdf(visit, _service(), compress=not current_app.testing)
@@ -472,7 +458,7 @@ def convocation(company, visit_id: int):
 @company_view(right="planning")
 def visit_ics(company, visit_id: int):
     """The visit as an .ics file for the employer's calendar; the download is audited."""
-    visit = _visit_or_404(company, visit_id)
+    visit = scope.visit(company, visit_id)
     if visit.status not in ("proposee", "confirmee"):
         return render_error(404)
     data = build_visit_ics(visit, _service())
@@ -486,8 +472,8 @@ def visit_ics(company, visit_id: int):
 @company_view(right="planning")
 def new_request(company):
     """Demander un rendez-vous: employee, reason, absence, wished dates, comment."""
-    today = svc.to_paris(utcnow()).date()
-    employees = svc.present_employees(svc.company_scope_ids(company), today)
+    today = common.to_paris(utcnow()).date()
+    employees = reading.present_employees(scope.company_ids(company), today)
     form = RequestForm()
     form.employee_id.choices = choices([("", "Choisissez un salarié")] + [(e.id, e.display_name) for e in employees])
     ctx = _common(company)
@@ -499,8 +485,8 @@ def new_request(company):
         for key in ("motivation", "comment"):
             data[key] = (data.get(key) or "").strip()
         try:
-            svc.create_request(company, data, current_user)
-        except svc.PlanningError as exc:
+            appointment_requests.create_request(company, data, current_user)
+        except common.PlanningError as exc:
             db.session.rollback()
             form.employee_id.errors = [str(exc)]
             return render("planning/request.html", "planning/_request.html", status=422, **ctx)

@@ -1,11 +1,10 @@
 """Public home page and health checks."""
 
 from flask import current_app, jsonify, render_template
-from sqlalchemy import text
 
 from blueprints.public import bp
 from blueprints.security import public
-from extensions import db
+from services.core import database
 
 
 @bp.get("/")
@@ -28,7 +27,7 @@ def readyz():
     """The database (and Redis when configured) are reachable."""
     checks = {}
     try:
-        db.session.execute(text("SELECT 1"))
+        database.ping()
         checks["database"] = "ok"
     except Exception as exc:  # reported, not raised: this is a probe
         checks["database"] = f"error: {type(exc).__name__}"

@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from blueprints.htmx import hx_redirect, render
+from blueprints.navigation import page_arg
 from blueprints.service import bp
 from blueprints.service.access import is_admin, staff_required
 from blueprints.service.forms import REQUIRED, FrenchDateField, single_line
@@ -29,10 +30,7 @@ from models.billing import (
     PAYMENT_METHODS,
 )
 from services import billing as billing_service
-from services import (
-    billing_admin,
-    billing_signals,  # noqa: F401  (registers the dashboard, member-page and attention providers)
-)
+from services import billing_admin, scope
 from services.billing import BillingError, TariffError
 
 STATUS_BADGES = {
@@ -269,24 +267,9 @@ class ActionForm(FlaskForm):
 # --------------------------------------------------------------------------- helpers
 
 
-def _page_arg(name: str = "page") -> int:
-    value = request.args.get(name, "1")
-    return max(1, min(int(value), 100000)) if value.isdigit() and len(value) < 7 else 1
-
-
 def _year_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdigit() and len(value) == 4 else None
-
-
-@bp.app_template_filter("eur")
-def eur(value) -> str:
-    return billing_service.format_eur(value)
-
-
-@bp.app_template_filter("fr_date")
-def fr_date(value) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
 
 
 # --------------------------------------------------------------------------- tariffs
@@ -397,8 +380,8 @@ def billing_declarations():
     """Declarations received for a campaign and the members that have not declared yet."""
     year = _year_arg("annee") or _campaign_year()
     query = billing_admin.clean_query(request.args.get("q"))
-    received = billing_admin.declarations_received(year, query, _page_arg("page"))
-    missing = billing_admin.not_declared(year, query, _page_arg("page_nd"))
+    received = billing_admin.declarations_received(year, query, page_arg("page"))
+    missing = billing_admin.not_declared(year, query, page_arg("page_nd"))
     return render(
         "service/billing/declarations.html",
         "service/billing/_declarations.html",
@@ -450,7 +433,7 @@ def billing_invoices():
         status=filters.get("statut", ""),
         year=filters.get("annee"),
         code=filters.get("code", ""),
-        page=_page_arg(),
+        page=page_arg(),
     )
     return render(
         "service/billing/invoices.html",
@@ -464,13 +447,6 @@ def billing_invoices():
         overdue=billing_admin.count_overdue(),
         action_form=ActionForm(),
     )
-
-
-def _invoice_or_404(invoice_id: int):
-    invoice = billing_admin.get_invoice(invoice_id)
-    if invoice is None:
-        abort(404)
-    return invoice
 
 
 def _invoice_page(invoice, form=None, *, status=200):
@@ -498,14 +474,14 @@ def _invoice_page(invoice, form=None, *, status=200):
 @staff_required()
 def billing_invoice(invoice_id: int):
     """An invoice: lines, payments, the payment form and the reminder."""
-    return _invoice_page(_invoice_or_404(invoice_id))
+    return _invoice_page(scope.invoice(scope.EVERY_COMPANY, invoice_id))
 
 
 @bp.post("/factures/<int:invoice_id>/paiements")
 @staff_required()
 def billing_payment(invoice_id: int):
     """Record a payment received on an invoice."""
-    invoice = _invoice_or_404(invoice_id)
+    invoice = scope.invoice(scope.EVERY_COMPANY, invoice_id)
     form = PaymentForm()
     if not form.validate_on_submit():
         return _invoice_page(invoice, form, status=422)
@@ -521,7 +497,7 @@ def billing_payment(invoice_id: int):
         )
     except BillingError as exc:
         db.session.rollback()
-        invoice = _invoice_or_404(invoice_id)
+        invoice = scope.invoice(scope.EVERY_COMPANY, invoice_id)
         form.amount.errors = [*form.amount.errors, str(exc)]
         return _invoice_page(invoice, form, status=422)
     db.session.commit()
@@ -533,7 +509,7 @@ def billing_payment(invoice_id: int):
 @staff_required()
 def billing_remind(invoice_id: int):
     """Queue the reminder mail of an overdue invoice (once per 7 days)."""
-    invoice = _invoice_or_404(invoice_id)
+    invoice = scope.invoice(scope.EVERY_COMPANY, invoice_id)
     if not ActionForm().validate_on_submit():
         flash("La page a expiré : validez à nouveau.", "error")
     else:

@@ -8,7 +8,7 @@ from wtforms import BooleanField, DateField, EmailField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from services.staff import STAFF_ROLES, clean_siret
+from services.staff.team_and_members import STAFF_ROLES, clean_siret
 
 
 def single_line(form, field):

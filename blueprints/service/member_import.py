@@ -12,7 +12,7 @@ from blueprints.htmx import render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
 from extensions import db
-from services.imports import apply_member_import, parse_member_csv
+from services.staff.member_import import apply_member_import, parse_member_csv
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 

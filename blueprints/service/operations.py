@@ -8,13 +8,13 @@ from flask import abort, flash, make_response, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.htmx import hx_redirect, render
+from blueprints.navigation import page_arg
 from blueprints.service import bp
 from blueprints.service.access import staff_required
 from blueprints.service.forms import REQUIRED
@@ -22,12 +22,14 @@ from blueprints.service.slots import _to_int
 from extensions import db
 from models.base import utcnow
 from models.billing import DOC_KINDS
-from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, VISIT_TYPES, Centre
+from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, VISIT_TYPES
 from models.support import STATUS_ANSWERED, STATUS_LABELS
-from services import audit, planning
-from services import service_ops as ops
-from services.planning import PARIS, PlanningError, SlotTaken
-from services.support import SUBJECTS
+from services import scope
+from services.core import audit
+from services.planning import reading, slot_series
+from services.planning.common import PARIS, PlanningError, SlotTaken
+from services.staff import operations as ops
+from services.support.contact import SUBJECTS
 
 MAX_ANSWER = 5000
 
@@ -116,11 +118,6 @@ def _choice_arg(name: str, allowed) -> str | None:
     return value if value in allowed else None
 
 
-def _page_arg() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and len(value) < 6 else 1
-
-
 def _date_arg(name: str, default: date) -> date:
     try:
         return date.fromisoformat(request.args.get(name, ""))
@@ -145,7 +142,7 @@ def requests():
     reason = _choice_arg("motif", REQUEST_REASONS)
     raw_status = request.args.get("statut")
     status = "en_attente" if raw_status is None else _choice_arg("statut", REQUEST_STATUSES)
-    results = ops.request_queue(reason, status, _page_arg())
+    results = ops.request_queue(reason, status, page_arg())
     params = {"motif": reason or "", "statut": status or ""}
     return render(
         "service/ops/requests.html",
@@ -157,13 +154,6 @@ def requests():
         reasons=REQUEST_REASONS,
         statuses=REQUEST_STATUSES,
     )
-
-
-def _request_or_404(request_id: int):
-    req = ops.get_request(request_id)
-    if req is None:
-        abort(404)
-    return req
 
 
 def _request_page(req, *, place_form=None, decline_form=None, status=200, error=None, fragment=None):
@@ -192,14 +182,14 @@ def _request_page(req, *, place_form=None, decline_form=None, status=200, error=
 @staff_required()
 def request_detail(request_id: int):
     """One request: its facts, free slots to place it, or a refusal."""
-    return _request_page(_request_or_404(request_id))
+    return _request_page(scope.request(scope.EVERY_COMPANY, request_id))
 
 
 @bp.post("/demandes/<int:request_id>/placer")
 @staff_required()
 def request_place(request_id: int):
     """Place the request on a free slot: a confirmed visit, and the employer's e-mail."""
-    req = _request_or_404(request_id)
+    req = scope.request(scope.EVERY_COMPANY, request_id)
     form = PlaceForm()
     fragment = "service/ops/_place_form.html"
     if not form.validate_on_submit():
@@ -209,7 +199,7 @@ def request_place(request_id: int):
             req, place_form=form, status=409, error="Cette demande a déjà reçu une réponse.", fragment=fragment
         )
     now = utcnow()
-    slot = planning.get_open_slot_or_none(req.company, form.slot.data, now)
+    slot = reading.get_open_slot_or_none(req.company, form.slot.data, now)
     if slot is None:
         form.slot.errors = [*form.slot.errors, "Choisissez un créneau de la liste."]
         return _request_page(req, place_form=form, status=422, fragment=fragment)
@@ -218,7 +208,7 @@ def request_place(request_id: int):
         db.session.commit()
     except (IntegrityError, SlotTaken):
         db.session.rollback()
-        req = _request_or_404(request_id)
+        req = scope.request(scope.EVERY_COMPANY, request_id)
         return _request_page(
             req,
             place_form=form,
@@ -228,7 +218,7 @@ def request_place(request_id: int):
         )
     except (PlanningError, ops.OperationError) as exc:
         db.session.rollback()
-        req = _request_or_404(request_id)
+        req = scope.request(scope.EVERY_COMPANY, request_id)
         form.slot.errors = [*form.slot.errors, str(exc)]
         return _request_page(req, place_form=form, status=422, fragment=fragment)
     flash(f"Demande placée : visite du {visit.starts_at.astimezone(PARIS):%d/%m/%Y à %H:%M}.", "success")
@@ -239,7 +229,7 @@ def request_place(request_id: int):
 @staff_required()
 def request_decline(request_id: int):
     """Refuse the request with a message to the employer."""
-    req = _request_or_404(request_id)
+    req = scope.request(scope.EVERY_COMPANY, request_id)
     form = DeclineForm()
     fragment = "service/ops/_decline_form.html"
     if not form.validate_on_submit():
@@ -248,7 +238,7 @@ def request_decline(request_id: int):
         ops.decline_request(req, form.message.data.strip(), current_user, utcnow())
     except ops.OperationError as exc:
         db.session.rollback()
-        req = _request_or_404(request_id)
+        req = scope.request(scope.EVERY_COMPANY, request_id)
         form.message.errors = [*form.message.errors, str(exc)]
         return _request_page(req, decline_form=form, status=409, fragment=fragment)
     db.session.commit()
@@ -269,11 +259,11 @@ def visits():
     if last < first:
         first, last = last, first
     status = _choice_arg("statut", VISIT_STATUSES)
-    centres = db.session.execute(select(Centre).order_by(Centre.name)).scalars().all()
+    centres = slot_series.centres()
     centre_raw = request.args.get("centre", "")
     centre_id = int(centre_raw) if centre_raw.isdigit() and len(centre_raw) < 10 else None
     code = "".join(c for c in request.args.get("adherent", "") if c.isalnum() or c == "-")[:10] or None
-    results = ops.visit_list(first, last, status, centre_id, code, _page_arg())
+    results = ops.visit_list(first, last, status, centre_id, code, page_arg())
     params = {
         "du": first.isoformat(),
         "au": last.isoformat(),
@@ -296,13 +286,6 @@ def visits():
     )
 
 
-def _visit_or_404(visit_id: int):
-    visit = ops.get_visit(visit_id)
-    if visit is None:
-        abort(404)
-    return visit
-
-
 def _visit_page(visit, *, outcome_form=None, document_form=None, status=200, fragment=None):
     if outcome_form is None:
         outcome_form = OutcomeForm(formdata=None)
@@ -323,14 +306,14 @@ def _visit_page(visit, *, outcome_form=None, document_form=None, status=200, fra
 @staff_required()
 def visit_detail(visit_id: int):
     """One visit: its facts, the outcome form, its documents and fee."""
-    return _visit_page(_visit_or_404(visit_id))
+    return _visit_page(scope.visit(scope.EVERY_COMPANY, visit_id))
 
 
 @bp.post("/visites/<int:visit_id>/resultat")
 @staff_required()
 def visit_outcome(visit_id: int):
     """Record the outcome of a visit (with its PDF, or the no-show fee)."""
-    visit = _visit_or_404(visit_id)
+    visit = scope.visit(scope.EVERY_COMPANY, visit_id)
     form = OutcomeForm()
     fragment = "service/ops/_outcome_form.html"
     if not form.validate_on_submit():
@@ -343,7 +326,7 @@ def visit_outcome(visit_id: int):
         )
     except (ops.OperationError, IntegrityError) as exc:
         db.session.rollback()
-        visit = _visit_or_404(visit_id)
+        visit = scope.visit(scope.EVERY_COMPANY, visit_id)
         message = str(exc) if isinstance(exc, ops.OperationError) else "Ce résultat est déjà enregistré."
         target = form.document if getattr(exc, "field", None) == "document" else form.outcome
         target.errors = [*target.errors, message]
@@ -357,7 +340,7 @@ def visit_outcome(visit_id: int):
 @staff_required()
 def visit_document(visit_id: int):
     """Attach an attestation or avis to a visit already recorded as done."""
-    visit = _visit_or_404(visit_id)
+    visit = scope.visit(scope.EVERY_COMPANY, visit_id)
     form = DocumentForm()
     fragment = "service/ops/_document_form.html"
     if not form.validate_on_submit():
@@ -369,7 +352,7 @@ def visit_document(visit_id: int):
         ops.attach_document(visit, form.document_kind.data, data, current_user)
     except ops.OperationError as exc:
         db.session.rollback()
-        visit = _visit_or_404(visit_id)
+        visit = scope.visit(scope.EVERY_COMPANY, visit_id)
         form.document.errors = [*form.document.errors, str(exc)]
         return _visit_page(visit, document_form=form, status=422, fragment=fragment)
     db.session.commit()
@@ -381,7 +364,7 @@ def visit_document(visit_id: int):
 @staff_required()
 def visit_bill(visit_id: int):
     """Add the no-show fee of a non-excused absence recorded earlier to the next invoice."""
-    visit = _visit_or_404(visit_id)
+    visit = scope.visit(scope.EVERY_COMPANY, visit_id)
     if not ActionForm().validate_on_submit():
         flash("La page a expiré : validez à nouveau.", "error")
         return hx_redirect(url_for("service.visit_detail", visit_id=visit.id))
@@ -406,7 +389,7 @@ def messages():
     """Contact messages by subject and status, oldest unanswered first."""
     subject = _choice_arg("sujet", SUBJECTS)
     status = _choice_arg("statut", STATUS_LABELS)
-    results = ops.message_list(subject, status, _page_arg())
+    results = ops.message_list(subject, status, page_arg())
     return render(
         "service/ops/messages.html",
         "service/ops/_messages.html",
@@ -417,13 +400,6 @@ def messages():
         statuses=STATUS_LABELS,
         params={"sujet": subject or "", "statut": status or ""},
     )
-
-
-def _message_or_404(message_id: int):
-    message = ops.get_message(message_id)
-    if message is None:
-        abort(404)
-    return message
 
 
 def _message_page(message, *, form=None, status=200, fragment=None):
@@ -443,14 +419,14 @@ def _message_page(message, *, form=None, status=200, fragment=None):
 @staff_required()
 def message_detail(message_id: int):
     """One message: its text, its attachment, the answer form."""
-    return _message_page(_message_or_404(message_id))
+    return _message_page(scope.message(scope.EVERY_COMPANY, message_id))
 
 
 @bp.post("/messages/<int:message_id>/repondre")
 @staff_required()
 def message_answer(message_id: int):
     """Answer the message: stored, shown in the sender's "Mes messages" and mailed to them."""
-    message = _message_or_404(message_id)
+    message = scope.message(scope.EVERY_COMPANY, message_id)
     form = AnswerForm()
     if not form.validate_on_submit():
         return _message_page(message, form=form, status=422, fragment="service/ops/_answer_form.html")
@@ -464,7 +440,7 @@ def message_answer(message_id: int):
 @staff_required()
 def message_in_progress(message_id: int):
     """Mark the message as being handled."""
-    message = _message_or_404(message_id)
+    message = scope.message(scope.EVERY_COMPANY, message_id)
     if not ActionForm().validate_on_submit():
         flash("La page a expiré : validez à nouveau.", "error")
     else:
@@ -482,7 +458,7 @@ def message_in_progress(message_id: int):
 @staff_required()
 def message_attachment(message_id: int):
     """Download the message's attachment (audited)."""
-    message = _message_or_404(message_id)
+    message = scope.message(scope.EVERY_COMPANY, message_id)
     data = message.attachment_data
     if not data:
         abort(404)

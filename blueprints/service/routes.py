@@ -5,27 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import aliased
 
 from blueprints.htmx import render
 from blueprints.login_session import client_ip
+from blueprints.navigation import page_arg
 from blueprints.service import bp
 from blueprints.service.access import staff_required
 from blueprints.service.forms import AuditFilterForm, RenewTeledeclarantForm, SiteForm
 from extensions import db
-from models.audit import AuditEvent
 from models.base import utcnow
-from models.companies import Company
-from models.users import User
-from services import audit, letters, staff, staff_dashboard
+from services import scope
+from services.core import audit
+from services.core.clock import PARIS
+from services.staff import audit_trail as audit_reading
+from services.staff import dashboard as staff_dashboard
+from services.staff import letters
+from services.staff import team_and_members as staff
 
-PARIS = ZoneInfo("Europe/Paris")
 AUDIT_PER_PAGE = 50
 
 
@@ -35,11 +34,6 @@ def service_datetime(value) -> str:
     return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S") if value else ""
 
 
-def _page_arg() -> int:
-    value = request.args.get("page", "1")
-    return max(1, min(int(value), 100000)) if value.isdigit() else 1
-
-
 # --------------------------------------------------------------------------- dashboard
 
 
@@ -47,7 +41,9 @@ def _page_arg() -> int:
 @staff_required()
 def dashboard():
     """What waits for the staff today, with counts linking to the lists."""
-    return render("service/dashboard.html", items=staff_dashboard.dashboard_items())
+    return render(
+        "service/dashboard.html", items=staff_dashboard.dashboard_items(), endpoints=current_app.view_functions
+    )
 
 
 # --------------------------------------------------------------------------- members
@@ -58,7 +54,7 @@ def dashboard():
 def members():
     """Search members and sites by code, name, SIRET or town (active search)."""
     query = (request.args.get("q") or "")[:100]
-    results = staff.search_members(query, _page_arg())
+    results = staff.search_members(query, page_arg())
     return render("service/members.html", "service/_member_results.html", q=query, results=results)
 
 
@@ -66,7 +62,7 @@ def members():
 @staff_required()
 def member(code: str):
     """A member's page: sites, users and roles, employees, and what other features add."""
-    company = staff.get_company_or_404(code)
+    company = scope.company_by_code(code)
     return _member_page(company)
 
 
@@ -85,7 +81,7 @@ def _member_page(company, *, site_form=None, renew_form=None, status=200):
 @staff_required()
 def site_create(code: str):
     """Create a site NNNNN-N of this member."""
-    company = staff.get_company_or_404(code)
+    company = scope.company_by_code(code)
     form = SiteForm()
     if company.is_site:
         from flask import abort
@@ -122,7 +118,7 @@ def site_create(code: str):
 def teledeclarant_renew(code: str):
     """Generate a new n° télédéclarant; the answer is the letter (PDF), the only place the
     number ever appears."""
-    company = staff.get_company_or_404(code)
+    company = scope.company_by_code(code)
     form = RenewTeledeclarantForm()
     if not form.validate_on_submit():
         return _member_page(company, renew_form=form, status=422)
@@ -146,28 +142,10 @@ def teledeclarant_renew(code: str):
 # --------------------------------------------------------------------------- audit
 
 
-def _audit_query(form: AuditFilterForm):
-    actor = aliased(User)
-    stmt = (
-        select(AuditEvent, actor.email, Company.code)
-        .outerjoin(actor, actor.id == AuditEvent.actor_id)
-        .outerjoin(Company, Company.id == AuditEvent.company_id)
+def _audit_filters(form: AuditFilterForm) -> audit_reading.AuditFilters:
+    return audit_reading.AuditFilters(
+        code=form.code.data, email=form.email.data, action=form.action.data, start=form.start.data, end=form.end.data
     )
-    if form.code.data:
-        stmt = stmt.where(Company.code == form.code.data.strip())
-    if form.email.data:
-        email = form.email.data.strip().lower()
-        # Failed logins carry the address tried as actor_label, without a user.
-        stmt = stmt.where(or_(func.lower(actor.email) == email, func.lower(AuditEvent.actor_label) == email))
-    if form.action.data:
-        action = form.action.data.strip()
-        escaped = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(AuditEvent.action.like(f"{escaped}%", escape="\\"))
-    if form.start.data:
-        stmt = stmt.where(AuditEvent.created_at >= datetime.combine(form.start.data, time.min, PARIS))
-    if form.end.data:
-        stmt = stmt.where(AuditEvent.created_at < datetime.combine(form.end.data + timedelta(days=1), time.min, PARIS))
-    return stmt
 
 
 def _filters(form: AuditFilterForm) -> dict:
@@ -187,15 +165,7 @@ def audit_trail():
         return render(
             "service/audit.html", "service/_audit_results.html", form=form, results=None, filters={}, status=422
         )
-    stmt = _audit_query(form)
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = _page_arg()
-    rows = db.session.execute(
-        stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .limit(AUDIT_PER_PAGE)
-        .offset((page - 1) * AUDIT_PER_PAGE)
-    ).all()
-    results = staff.Page(rows, total, page, AUDIT_PER_PAGE)
+    results = audit_reading.audit_page(_audit_filters(form), page_arg(), AUDIT_PER_PAGE)
     return render(
         "service/audit.html", "service/_audit_results.html", form=form, results=results, filters=_filters(form)
     )
@@ -218,7 +188,7 @@ def audit_export():
         )
     audit.record("audit.exported", actor=current_user, ip=client_ip(), filters=_filters(form))
     db.session.commit()
-    stmt = _audit_query(form).order_by(AuditEvent.created_at, AuditEvent.id).execution_options(yield_per=500)
+    rows = audit_reading.audit_rows(_audit_filters(form))
 
     def generate():
         buffer = io.StringIO()
@@ -227,7 +197,7 @@ def audit_export():
             ["date", "action", "utilisateur", "libellé", "code adhérent", "cible", "id cible", "ip", "détails"]
         )
         yield "\ufeff" + buffer.getvalue()
-        for event, email, code in db.session.execute(stmt):
+        for event, email, code in rows:
             buffer.seek(0)
             buffer.truncate()
             writer.writerow(

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -20,10 +19,10 @@ from blueprints.service.access import staff_required
 from blueprints.service.forms import REQUIRED, FrenchDateField, single_line
 from extensions import db
 from models.base import utcnow
-from models.companies import Company
 from models.planning import PROFESSIONAL_KINDS, Centre, Professional
-from services import slot_series, staff_dashboard
-from services.slot_series import PARIS, SeriesError
+from services.planning import slot_series
+from services.planning.slot_series import PARIS, SeriesError
+from services.staff import dashboard as staff_dashboard
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
 DAY_NAMES = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
@@ -132,8 +131,8 @@ class SeriesForm(FlaskForm):
         code = (field.data or "").strip()
         if not code:
             return
-        company = db.session.execute(select(Company).where(Company.code == code)).scalar_one_or_none()
-        if company is None or not company.active:
+        company = slot_series.active_member(code)
+        if company is None:
             raise ValidationError("Aucun adhérent actif ne porte ce code.")
         self.reserved_company = company
 
@@ -177,8 +176,8 @@ def _int_arg(name: str) -> int | None:
 
 
 def _week_context(monday: date, centre_id: int | None, professional_id: int | None) -> dict:
-    centres = db.session.execute(select(Centre).order_by(Centre.name)).scalars().all()
-    professionals = db.session.execute(select(Professional).order_by(Professional.name)).scalars().all()
+    centres = slot_series.centres()
+    professionals = slot_series.professionals()
     rows = slot_series.week_slots(monday, centre_id, professional_id)
     days = []
     for offset in range(7):
@@ -249,8 +248,8 @@ def slots_remove():
 
 
 def _series_form(formdata=None):
-    centres = db.session.execute(select(Centre).order_by(Centre.name)).scalars().all()
-    professionals = db.session.execute(select(Professional).order_by(Professional.name)).scalars().all()
+    centres = slot_series.centres()
+    professionals = slot_series.professionals()
     if formdata is None:
         form = SeriesForm(formdata=None, centres=centres, professionals=professionals)
         form.duration.data = 30

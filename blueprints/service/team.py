@@ -11,7 +11,9 @@ from blueprints.service import bp
 from blueprints.service.access import staff_required
 from blueprints.service.forms import ActionForm, RoleForm, StaffCreateForm
 from extensions import db
-from services import staff, totp
+from services import scope
+from services.auth import totp
+from services.staff import team_and_members as staff
 
 
 def _team_page(form=None, status=200, **extra):
@@ -59,7 +61,7 @@ def team_create():
 
 def _apply(user_id: int, change) -> object:
     form = ActionForm()
-    user = staff.get_staff_or_404(user_id)
+    user = scope.staff_user(user_id)
     if not form.validate_on_submit():
         return redirect(url_for("service.team"))
     try:
@@ -78,7 +80,7 @@ def _apply(user_id: int, change) -> object:
 def team_role(user_id: int):
     """Change a staff member's role (agent / administrateur)."""
     form = RoleForm()
-    user = staff.get_staff_or_404(user_id)
+    user = scope.staff_user(user_id)
     if not form.validate_on_submit():
         flash("Choisissez un rôle valide.", "error")
         return redirect(url_for("service.team"))

@@ -14,7 +14,7 @@ from blueprints.service.access import second_factor_done, staff_required
 from blueprints.service.forms import CodeForm, StartEnrolmentForm
 from extensions import db
 from models.base import utcnow
-from services import totp
+from services.auth import totp
 
 
 def _next_url() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.auth.routes import auth_rate_limit
@@ -15,8 +14,8 @@ from blueprints.signup import bp
 from blueprints.signup.forms import CompanyCredentialsForm, SignupForm
 from extensions import db, limiter
 from models.companies import Company
-from services import accounts
-from services.company_credentials import CompanyCredentialError, verify_company_credentials
+from services.auth import member_accounts as accounts
+from services.auth.company_credentials import CompanyCredentialError, verify_company_credentials
 
 COMPANY_KEY = "signup_company"
 DONE_KEY = "signup_done"
@@ -43,9 +42,7 @@ def _verified_company() -> Company | None:
         return None
     if not isinstance(data, dict):
         return None
-    return db.session.execute(
-        select(Company).where(Company.id == data.get("id"), Company.code == data.get("code"), Company.active.is_(True))
-    ).scalar_one_or_none()
+    return accounts.active_company(data.get("id"), data.get("code"))
 
 
 @bp.route("/connexion/code-adherent", methods=["GET", "POST"])

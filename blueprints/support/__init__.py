@@ -2,11 +2,12 @@
 
 from flask import Blueprint
 
-from blueprints.navigation import Rubrique, register
+from blueprints.navigation import Rubrique
 
 bp = Blueprint("support", __name__)
 
-register(
+# Its entries in the member space's navigation; create_app registers them.
+RUBRIQUES = (
     Rubrique(
         key="contact",
         label="Nous contacter",
@@ -15,7 +16,7 @@ register(
         right=None,
         order=90,
         icon="✉️",
-    )
+    ),
 )
 
 from blueprints.support import routes  # noqa: E402,F401

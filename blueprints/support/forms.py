@@ -10,7 +10,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from services.support import MAX_MESSAGE, SUBJECTS
+from services.support.contact import MAX_MESSAGE, SUBJECTS
 
 
 class ContactForm(FlaskForm):

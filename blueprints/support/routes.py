@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from blueprints.htmx import render
 from blueprints.login_session import client_ip
+from blueprints.navigation import page_arg
 from blueprints.scoping import company_view
 from blueprints.security import public
 from blueprints.support import bp
 from blueprints.support.forms import ContactForm
 from extensions import db
-from services import faq as faq_service
-from services import support as support_service
+from services.support import contact as support_service
+from services.support import faq as faq_service
 
 IDENTITY_PRESET = (
     "Bonjour,\n\nNous souhaitons faire modifier la raison sociale et/ou le SIRET de notre entreprise. "
@@ -71,10 +72,7 @@ def contact(company):
 @company_view()
 def messages(company):
     """Mes messages: what I sent the service for this company, with its status."""
-    try:
-        page = max(1, min(int(request.args.get("page", 1)), 10_000))
-    except ValueError:
-        page = 1
+    page = page_arg(most=10_000)
     rows, total = support_service.messages_of(company, current_user, page)
     pages = max(1, -(-total // support_service.PAGE_SIZE))
     return render_template(

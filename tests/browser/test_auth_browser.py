@@ -20,7 +20,7 @@ NEW_PASSWORD = "Trois pommes vertes sur la table"
 def deliver_outbox(app) -> int:
     """Hand the pending outbox messages to SMTP (the real worker function); returns how many
     were sent."""
-    from services.outbox import deliver_pending
+    from services.core.outbox import deliver_pending
 
     db.session.commit()
     report = deliver_pending()

@@ -26,7 +26,7 @@ GARAGE_NUMBER = "WXYZ-2345-6789"
 @pytest.fixture
 def rubriques():
     """The rubriques of later features stand in for real ones when absent from this tree; each
-    carries the right that its real page needs (services.access.RIGHTS)."""
+    carries the right that its real page needs (services.companies.access.RIGHTS)."""
     before = dict(navigation._RUBRIQUES)
     wanted = [
         ("Mes salariés", "employees", 30),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from extensions import db
 from models import AppointmentRequest, Visit
-from services.planning import import_slots
+from services.planning.slot_import import import_slots
 from tests.conftest import browser_login, page_checks, screenshot
 from tests.factories import make_company, make_employee, make_member
 from tests.web.test_planning import pdf_texts

@@ -11,7 +11,7 @@ from extensions import db
 from models.base import utcnow
 from models.users import LoginSession
 from services import billing
-from services.database import write_intent
+from services.core.database import write_intent
 from tests.conftest import _new_page, browser_login, page_checks, screenshot
 from tests.factories import (
     enrol_totp,

@@ -13,8 +13,10 @@ from fpdf import FPDF
 from playwright.sync_api import expect
 
 from extensions import db
-from services import billing, planning, support
-from services.database import write_intent
+from services import billing
+from services.core.database import write_intent
+from services.planning import appointment_requests
+from services.support import contact as support
 from tests.conftest import _new_page, browser_login, page_checks, screenshot
 from tests.factories import (
     enrol_totp,
@@ -52,7 +54,7 @@ def _world():
             company, billing.tariff_for_year(billing.today().year), employer, attested=True
         )
         db.session.commit()
-    request = planning.create_request(company, {"employee_id": employee.id, "reason": "reprise"}, employer)
+    request = appointment_requests.create_request(company, {"employee_id": employee.id, "reason": "reprise"}, employer)
     message = support.send_message(company, employer, "autre", "Où se garer au centre ?")
     db.session.commit()
     return employer, slot, invoice, request, message

@@ -97,7 +97,7 @@ def test_service_agent_creates_a_week_of_slots(page, live_server):
 def test_service_week_of_slots_without_javascript(page_nojs, live_server):
     from datetime import UTC, datetime, time
 
-    from services.slot_series import PARIS
+    from services.planning.slot_series import PARIS
 
     centre = Centre(name="Centre de Lannion", address="3 quai d'Aiguillon, 22300 Lannion")
     professional = Professional(name="Yann Kerboul", kind="infirmier")

@@ -21,7 +21,7 @@ def deliver_outbox(app) -> None:
     """Deliver the queued mail: the worker's deliver_pending() when the tree has it, else by hand."""
     db.session.commit()
     try:
-        from services.outbox import deliver_pending
+        from services.core.outbox import deliver_pending
     except ImportError:
         deliver_pending = None
     if deliver_pending is not None:

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from models.billing import TariffYear
-from services.billing import TariffError, compute_amount, format_eur, money, set_tariff
+from services.billing import TariffError, compute_amount, money, set_tariff
+from services.core.french import format_eur
 
 D = Decimal
 

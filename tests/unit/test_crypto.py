@@ -6,8 +6,8 @@ import pytest
 from flask import current_app
 
 from extensions import db
-from services import crypto
-from services.crypto import NirError, NirKeyMissing
+from services.core import crypto
+from services.core.crypto import NirError, NirKeyMissing
 from tests.factories import make_company, make_employee
 
 NIR = "295109912611193"  # F, born 10/1995

@@ -10,8 +10,8 @@ from extensions import db
 from models import Company, Employee, Membership, OutboxMessage, User
 from models.companies import ROLE_ACCOUNTANT
 from services import demo
-from services.credentials import check_teledeclarant
-from services.passwords import verify_password
+from services.auth.passwords import verify_password
+from services.core.credentials import check_teledeclarant
 
 
 def counts():

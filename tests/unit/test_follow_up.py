@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.follow_up import (
+from services.employees.follow_up import (
     APTITUDE,
     BADGE_LATE,
     BADGE_OK,

@@ -3,8 +3,8 @@
 from datetime import UTC, date, datetime
 
 from extensions import db
-from services import follow_up
-from services.planning import suggest_next_visit
+from services.employees import follow_up
+from services.planning.reading import suggest_next_visit
 from tests.factories import make_company, make_employee, make_slot, make_visit
 
 

@@ -1,8 +1,8 @@
-"""Dates written out in French (services/french.py), as the letters and the planning show them."""
+"""Dates written out in French (services/core/french.py), as the letters and the planning show them."""
 
 from datetime import date, datetime
 
-from services import french
+from services.core import french
 
 
 def test_long_date():

@@ -12,8 +12,8 @@ from stdnum.fr import siret as siret_checker
 
 from extensions import db
 from models import AuditEvent, Company
-from services.credentials import check_teledeclarant
-from services.imports import COLUMNS, apply_member_import, parse_member_csv
+from services.core.credentials import check_teledeclarant
+from services.staff.member_import import COLUMNS, apply_member_import, parse_member_csv
 from tests.conftest import count_queries
 from tests.factories import make_company
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from extensions import db
 from models.base import utcnow
 from models.outbox import STATUS_FAILED, STATUS_PENDING, STATUS_SENDING, STATUS_SENT, OutboxMessage
-from services.outbox import backoff_delay, deliver_pending, queue_mail
+from services.core.outbox import backoff_delay, deliver_pending, queue_mail
 from tests.conftest import free_port
 
 
@@ -209,7 +209,7 @@ def test_two_workers_deliver_a_thousand_messages_exactly_once(app, smtp_server):
 
 
 def test_batch_is_given_back_when_the_lease_runs_short(monkeypatch, smtp_server):
-    import services.outbox as outbox
+    import services.core.outbox as outbox
 
     for n in range(2):
         add_message(n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from extensions import db
 from models.base import utcnow
 from models.users import LoginSession
-from services import sessions
+from services.auth import sessions
 from tests.factories import enrol_totp, make_staff
 
 

@@ -9,7 +9,7 @@ from extensions import db
 from models import AuditEvent, Company, EmailChangeRequest, LoginSession, OutboxMessage, User
 from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT
-from services.account import describe_device
+from services.account.account_and_users import describe_device
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import DEFAULT_PASSWORD, make_company, make_member
 
@@ -268,7 +268,7 @@ def test_account_password_change_ends_other_sessions(client, employer, app):
     assert response.status_code == 303
     assert client.get("/compte").status_code == 200  # this session stays
     assert other.get("/compte").status_code in (302, 401)  # the other one ended
-    from services.passwords import verify_password
+    from services.auth.passwords import verify_password
 
     assert verify_password(db.session.get(User, employer.id).password_hash, new)
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "user.password_changed")).scalar_one()

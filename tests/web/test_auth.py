@@ -13,8 +13,8 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.outbox import OutboxMessage
 from models.users import LoginSession, User
-from services import accounts
-from services.passwords import hash_password
+from services.auth import member_accounts as accounts
+from services.auth.passwords import hash_password
 from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD, make_company, make_member, make_staff
 
@@ -472,7 +472,7 @@ def test_a_new_login_ends_the_previous_session_of_the_browser(client, app, membe
 
 def test_login_and_reset_do_the_same_hashing_for_unknown_addresses(client, member, monkeypatch):
     """No timing signal: as many argon2 verifications and hashes whatever the address."""
-    from services import passwords
+    from services.auth import passwords
 
     calls = []
     real_verify, real_hash = accounts.verify_password, accounts.hash_password
@@ -490,6 +490,6 @@ def test_login_and_reset_do_the_same_hashing_for_unknown_addresses(client, membe
 
 @pytest.mark.parametrize("password", ["portailadherent2025", "santeautravail!", "Saintbrieuc2024"])
 def test_service_words_are_common_passwords(password):
-    from services.passwords import password_problems
+    from services.auth.passwords import password_problems
 
     assert any("trop courant" in p for p in password_problems(password))

@@ -13,7 +13,7 @@ from extensions import db
 from models import AuditEvent, Declaration, Document, Employee, EmployeeChange, Invoice, OutboxMessage
 from models.companies import ROLE_ACCOUNTANT
 from services import billing
-from services.database import write_intent
+from services.core.database import write_intent
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_company, make_declaration_company, make_employee, make_member, make_tariff
 

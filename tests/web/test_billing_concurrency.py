@@ -7,7 +7,7 @@ from sqlalchemy import select
 from extensions import db
 from models import Company, Invoice
 from services import billing
-from services.database import write_intent
+from services.core.database import write_intent
 from tests.factories import make_company, make_employee, make_tariff
 
 

@@ -13,7 +13,7 @@ from extensions import db
 from models import AuditEvent, Company, Membership, OutboxMessage
 from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT
-from services import attention
+from services.companies import attention
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_company, make_employee, make_member, make_membership, make_user
 
@@ -199,7 +199,7 @@ def test_page_with_switcher_query_count_is_fixed(client):
 
 def test_switcher_queries_run_only_in_the_menu_fragment(client, member_group, app):
     """The header renders the toggle alone: the switcher's queries run when the menu opens."""
-    from services.companies import switcher_menu
+    from services.companies.switcher import switcher_menu
 
     parent, other, user = member_group
     make_membership(user, other)
@@ -396,7 +396,7 @@ def test_navigation_shows_only_what_the_role_allows(client, member_group, test_r
 
 
 def test_rights_of_each_role():
-    from services.access import RIGHTS
+    from services.companies.access import RIGHTS
 
     assert {"employees", "declaration", "invoices", "documents", "planning"} <= RIGHTS["employeur"]
     assert RIGHTS["tiers_declarant"] == {"employees", "declaration", "invoices"}
@@ -429,7 +429,7 @@ def test_planning_right_is_enforced_by_the_server(app, member_group):
 
 def test_switch_link_falls_back_to_home_when_the_role_lacks_the_right(app, member_group):
     from blueprints.companies import routes
-    from services.companies import Reach
+    from services.companies.switcher import Reach
 
     parent, other, _user = member_group
     with app.test_request_context():

@@ -97,3 +97,83 @@ def test_revoked_membership_stops_at_the_next_click(app, client):
     db.session.commit()
     assert client.get("/entreprises/00010/").status_code == 404
     assert client.get("/entreprises/00010/changer/recherche?q=0").status_code == 404
+
+
+# --------------------------------------------------------------------------- objects of another company
+
+
+def _id_rules():
+    """(endpoint, method) of the company routes that also name an object (`<int:..._id>`)."""
+    application = create_app({"CONFIG": "testing", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    named = {r.endpoint for r in application.url_map.iter_rules() if any(a.endswith("_id") for a in r.arguments)}
+    return [(endpoint, method) for endpoint, method, _ in COMPANY_RULES if endpoint in named]
+
+
+ID_RULES = _id_rules()
+
+
+def _objects_of(company, *, user):
+    """One real object of each company-scoped kind an URL can name, all of `company`."""
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from models.billing import Document
+    from models.support import Invitation
+    from tests.factories import make_employee, make_slot, make_user, make_visit
+
+    employee = make_employee(company)
+    other_user = make_user()
+    invitation = Invitation(
+        company_id=company.id,
+        email="invite@example.org",
+        role="employeur",
+        token_hash=f"{company.code:0>64}"[-64:],
+        invited_by_id=user.id,
+        expires_at=utcnow() + timedelta(days=3),
+    )
+    document = Document(
+        company_id=company.id,
+        kind="attestation",
+        title="Attestation",
+        year=2026,
+        content=b"%PDF-1.4",
+        filename="attestation.pdf",
+    )
+    db.session.add_all([invitation, document])
+    db.session.flush()
+    return {
+        "employee_id": employee.id,
+        "visit_id": make_visit(employee).id,
+        "slot_id": make_slot(reserved_company=company).id,
+        "membership_id": make_membership(other_user, company).id,
+        "invitation_id": invitation.id,
+        "document_id": document.id,
+    }
+
+
+def _path_with(app, endpoint, code, ids):
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    missing = [arg for arg in rule.arguments if arg != "code" and arg not in ids]
+    assert not missing, f"{endpoint}: no object of another company for {missing}: add one to _objects_of"
+    with app.test_request_context():
+        return url_for(endpoint, code=code, **{arg: ids[arg] for arg in rule.arguments if arg != "code"})
+
+
+def test_the_walk_finds_routes_naming_an_object():
+    assert {e for e, _ in ID_RULES} >= {"employees.detail", "planning.cancel", "billing.download"}
+
+
+@pytest.mark.parametrize("endpoint,method", ID_RULES, ids=[f"{m} {e}" for e, m in ID_RULES])
+def test_object_of_another_company_answers_404_in_my_company(app, client, endpoint, method):
+    """Every `<int:..._id>` filled with a real object of another company (a member and a site),
+    under my own company's URL: the scoped loaders answer 404, never the object."""
+    mine = make_company("00010")
+    user = make_member(mine)
+    other = make_company("00020")
+    other_site = make_company("00020-1", parent=other)
+    foreign = [_objects_of(other, user=user), _objects_of(other_site, user=user)]
+    db.session.commit()
+    login(client, user)
+    for ids in foreign:
+        response = _open(app, client, method, _path_with(app, endpoint, "00010", ids))
+        assert response.status_code == 404, f"{method} {endpoint} with {ids}: {response.status_code}"

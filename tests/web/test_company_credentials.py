@@ -4,7 +4,7 @@ import pytest
 
 from extensions import db
 from models.audit import AuditEvent
-from services.company_credentials import NEUTRAL_ERROR, CompanyCredentialError, verify_company_credentials
+from services.auth.company_credentials import NEUTRAL_ERROR, CompanyCredentialError, verify_company_credentials
 from tests.factories import make_company
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from extensions import db
 from models import AuditEvent, Employee, EmployeeChange
 from models.companies import ROLE_ACCOUNTANT
-from services import crypto
+from services.core import crypto
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_company, make_employee, make_member
 
@@ -215,7 +215,7 @@ def test_employees_pagination(client, employer, company):
 
 def test_employees_search_ignores_accents_and_case_and_follows_every_write(client, employer, company):
     """The search matches the folded `search_text` (no accents, lower case), kept by every write."""
-    from services import employees as service
+    from services.employees import register as service
 
     employee = make_employee(company, birth_name="Lefèvre", first_names="Hélène", job_title="Pâtissière")
     make_employee(company, birth_name="Cœur", usage_name="Dupré", first_names="Zoé", job_title="Vendeuse")
@@ -473,7 +473,7 @@ def test_employees_visits_shown_and_used_for_next_visit(client, employer, compan
 def test_employees_list_order_size_and_capped_rules(client, employer, company, monkeypatch):
     """Name order = the index order; a 25-row fragment stays under 15 KB; the rules in Python
     are capped (performance, docs/EMPLOYEES.md)."""
-    from blueprints.employees import queries
+    from services.employees import listing as queries
 
     for i in range(55):
         make_employee(

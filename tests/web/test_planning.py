@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from extensions import db
 from models import AppointmentRequest, AuditEvent, CalendarFeed, OutboxMessage, Slot, Visit
 from models.companies import ROLE_ACCOUNTANT
-from services import planning as svc
+from services.planning import booking, common, reminders, slot_import
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import (
     make_centre,
@@ -153,8 +153,8 @@ def test_planning_slot_import_rejects_the_whole_file_with_line_numbers(runner, t
 
 
 def test_planning_slot_import_bad_header():
-    with pytest.raises(svc.SlotImportError) as exc:
-        svc.import_slots("a;b\n1;2\n")
+    with pytest.raises(slot_import.SlotImportError) as exc:
+        slot_import.import_slots("a;b\n1;2\n")
     assert "Ligne 1" in exc.value.errors[0]
 
 
@@ -245,7 +245,7 @@ def test_planning_409_message_when_the_insert_loses(client, setup, monkeypatch):
         db.session.flush()
         return visit
 
-    monkeypatch.setattr(svc, "book_slot", without_precheck)
+    monkeypatch.setattr(booking, "book_slot", without_precheck)
     url = f"{BASE}/creneaux/{slot.id}/reserver"
     response = post(client, url, {"employee_id": employee.id}, page=url)
     assert response.status_code == 409
@@ -258,7 +258,7 @@ def test_planning_concurrent_bookings_leave_one_visit(app, setup):
     import threading
 
     from models import User
-    from services.database import write_intent
+    from services.core.database import write_intent
 
     company, user, employee = setup
     slot = make_slot(future(10))
@@ -279,10 +279,10 @@ def test_planning_concurrent_bookings_leave_one_visit(app, setup):
                     actor = db.session.get(User, user_id)
                     comp = db.session.get(Company, company_id)
                     the_slot = db.session.get(Slot, slot_id)
-                    svc.book_slot(comp, the_slot, employee_id, "vip_embauche", actor, datetime.now(UTC))
+                    booking.book_slot(comp, the_slot, employee_id, "vip_embauche", actor, datetime.now(UTC))
                     db.session.commit()
                 outcomes.append("ok")
-            except (svc.SlotTaken, Exception) as exc:  # noqa: BLE001
+            except (common.SlotTaken, Exception) as exc:  # noqa: BLE001
                 db.session.rollback()
                 outcomes.append(type(exc).__name__)
             finally:
@@ -450,7 +450,7 @@ def test_planning_reminders_are_sent_once(runner, setup):
     assert "1 rappel(s)" in first.output, first.output
     second = runner.invoke(args=["reminders", "send"])
     assert "0 rappel(s)" in second.output
-    assert svc.send_reminders(datetime.now(UTC)) == 0
+    assert reminders.send_reminders(datetime.now(UTC)) == 0
     db.session.rollback()
     mails = db.session.execute(select(OutboxMessage)).scalars().all()
     assert len(mails) == 1 and mails[0].subject.startswith("Rappel")

@@ -18,7 +18,7 @@ import pytest
 from flask import current_app
 
 from extensions import db
-from services import sessions
+from services.auth import sessions
 from tests.conftest import free_port
 from tests.factories import make_company, make_member
 
@@ -231,7 +231,7 @@ def _form_post(server, page: str, fields: dict, cookie: str | None = None):
 def test_failure_limits_are_global(servers, database_url):
     """Five wrong n° télédéclarant on one server lock the code on the other: the counters live
     in the shared database, not in a process."""
-    from services.company_credentials import CompanyCredentialError, verify_company_credentials
+    from services.auth.company_credentials import CompanyCredentialError, verify_company_credentials
 
     a, b, _ = servers
     company = make_company(teledeclarant="ABCD-EFGH-JKMN")

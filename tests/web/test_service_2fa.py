@@ -13,7 +13,7 @@ from extensions import db
 from models.audit import AuditEvent
 from models.staff import StaffRecoveryCode
 from models.users import LoginSession
-from services import totp
+from services.auth import totp
 from tests.conftest import csrf_token
 from tests.factories import enrol_totp, make_staff
 from tests.web.service_helpers import login_staff

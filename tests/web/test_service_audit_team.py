@@ -10,8 +10,8 @@ from sqlalchemy import select
 from extensions import db
 from models.audit import AuditEvent
 from models.users import User
-from services import audit
-from services.passwords import verify_password
+from services.auth.passwords import verify_password
+from services.core import audit
 from tests.conftest import count_queries, csrf_token
 from tests.factories import make_company, make_staff, make_user
 from tests.web.service_helpers import login_staff, staff_logged_in
@@ -147,7 +147,7 @@ def test_service_deactivated_staff_is_logged_out(client):
     agent = make_staff("agent@aist22.test")
     login_staff(client, agent)
     assert client.get("/service/").status_code == 200
-    from services import staff
+    from services.staff import team_and_members as staff
 
     admin = make_staff("admin@aist22.test", role="admin")
     staff.set_active(agent, False, actor=admin)

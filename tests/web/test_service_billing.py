@@ -12,8 +12,9 @@ from extensions import db
 from models import AuditEvent, OutboxMessage
 from models.billing import Invoice, TariffYear
 from models.companies import ROLE_ACCOUNTANT
-from services import billing, billing_admin, staff_dashboard
-from services.database import write_intent
+from services import billing, billing_admin
+from services.core.database import write_intent
+from services.staff import dashboard as staff_dashboard
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_company, make_declaration_company, make_member, make_tariff
 from tests.web.service_helpers import login_staff, staff_logged_in
@@ -429,7 +430,7 @@ def test_service_billing_attention_labels_in_mes_entreprises(client, billed):
 
     make_membership(employer, other)
     db.session.commit()
-    from services import attention
+    from services.companies import attention
 
     year = billing.today().year
     labels = attention.labels_for([company.id, other.id])

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from extensions import db
 from models.audit import AuditEvent
 from models.companies import ROLE_ACCOUNTANT, Company
-from services import staff_dashboard
-from services.company_credentials import CompanyCredentialError, verify_company_credentials
+from services.auth.company_credentials import CompanyCredentialError, verify_company_credentials
+from services.staff import dashboard as staff_dashboard
 from tests.conftest import count_queries, csrf_token
 from tests.factories import make_company, make_employee, make_member
 from tests.web.service_helpers import staff_logged_in
@@ -161,7 +161,7 @@ def test_service_site_of_a_site_is_refused(client):
 def test_service_teledeclarant_letter_replaces_the_number(client, monkeypatch):
     make_company("00010", teledeclarant="OLD1-OLD2-OLD3", name="Boulangerie Le Goff")
     agent = staff_logged_in(client)
-    monkeypatch.setattr("services.staff.generate_teledeclarant", lambda: "NEWA-NEWB-NEWC")
+    monkeypatch.setattr("services.staff.team_and_members.generate_teledeclarant", lambda: "NEWA-NEWB-NEWC")
     token = csrf_token(client, "/service/adherents/00010")
     refused = client.post("/service/adherents/00010/teledeclarant", data={"csrf_token": token})
     assert refused.status_code == 422 and "Cochez la case" in refused.get_data(as_text=True)

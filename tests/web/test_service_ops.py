@@ -16,8 +16,9 @@ from models.billing import Document, InvoiceLine, PendingFee
 from models.outbox import OutboxMessage
 from models.planning import AppointmentRequest, Visit
 from models.support import ContactMessage
-from services import billing, planning
-from services.database import write_intent
+from services import billing
+from services.core.database import write_intent
+from services.planning import appointment_requests, common
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import (
     make_company,
@@ -37,7 +38,7 @@ def _request(company=None, *, reason="reprise", employer=None, **data):
     company = company or make_company("00010", name="Boulangerie Le Goff")
     employer = employer or make_member(company, email=f"gerant{company.code}@legoff.test")
     employee = make_employee(company, birth_name="Martin", first_names="Julie")
-    req = planning.create_request(
+    req = appointment_requests.create_request(
         company,
         {"employee_id": employee.id, "reason": reason, "absence_type": "maladie", **data},
         employer,
@@ -222,7 +223,7 @@ def test_service_visit_done_with_attestation_reaches_the_employer(client):
     visit = db.session.get(Visit, visit.id)
     assert visit.status == "realisee" and visit.outcome_recorded_at is not None
     document = db.session.execute(select(Document)).scalar_one()
-    day = visit.starts_at.astimezone(planning.PARIS).date()
+    day = visit.starts_at.astimezone(common.PARIS).date()
     assert document.filename == f"attestation-{day.isoformat()}-{visit.id}.pdf"
     assert (document.company_id, document.employee_id, document.year) == (visit.company_id, visit.employee_id, day.year)
     assert _audit("service.visit_outcome") == 1 and _audit("service.visit_document_added") == 1
@@ -304,7 +305,7 @@ def test_service_no_show_fee_recorded_and_billed_once(client, app):
 
 
 def _message(attachment=None):
-    from services import support
+    from services.support import contact as support
 
     company = make_company("00010", name="Boulangerie Le Goff")
     employer = make_member(company, email="gerante@legoff.test", first_name="Nolwenn")

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from extensions import db
 from models.audit import AuditEvent
 from models.planning import Centre, Professional, Slot, Visit
-from services import slot_series
-from services.slot_series import PARIS
+from services.planning import slot_series
+from services.planning.slot_series import PARIS
 from tests.conftest import count_queries, csrf_token
 from tests.factories import make_company, make_employee
 from tests.web.service_helpers import staff_logged_in

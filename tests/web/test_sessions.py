@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from extensions import db
 from models.users import LoginSession
-from services import sessions
+from services.auth import sessions
 from tests.conftest import login
 from tests.factories import make_company, make_member
 

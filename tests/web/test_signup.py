@@ -244,7 +244,7 @@ def test_staff_address_cannot_be_used(client, company):
 
 def test_smtp_down_during_account_creation_still_creates_the_account(client, app, company):
     """Nothing listens on the SMTP port: the account exists and the mail waits in the outbox."""
-    from services.outbox import deliver_pending
+    from services.core.outbox import deliver_pending
 
     app.config["MAIL_PORT"] = 1  # nothing listens there
     app.extensions["mail"].port = 1

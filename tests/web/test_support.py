@@ -9,7 +9,7 @@ from sqlalchemy import select
 from extensions import db
 from models import AuditEvent, ContactMessage, OutboxMessage
 from models.companies import ROLE_ACCOUNTANT
-from services import faq
+from services.support import faq
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_company, make_member
 

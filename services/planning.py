@@ -29,7 +29,7 @@ from models.planning import (
     Visit,
 )
 from models.users import User
-from services import audit, follow_up, french
+from services import audit, follow_up, follow_up_law, french, slot_rules
 from services.outbox import queue_mail
 from services.search import employee_names_contain, escape_like
 
@@ -48,6 +48,19 @@ class SlotTaken(PlanningError):
 
 class TooLate(PlanningError):
     pass
+
+
+class WrongProfessional(PlanningError):
+    """The slot's professional may not hold this kind of visit (services.follow_up_law)."""
+
+
+def check_professional(visit_type: str, slot: Slot) -> None:
+    """The one check of who may hold a visit, for booking, moving and placing (both sides)."""
+    refusal = follow_up_law.professional_refusal(
+        visit_type, VISIT_TYPES.get(visit_type, visit_type), slot.professional.kind
+    )
+    if refusal:
+        raise WrongProfessional(refusal)
 
 
 # --------------------------------------------------------------------------- scope
@@ -692,6 +705,7 @@ def book_slot(company: Company, slot: Slot, employee_id: int, visit_type: str, a
         raise PlanningError("Choisissez un type de visite.")
     if slot.starts_at <= now:
         raise SlotTaken("Ce créneau est passé.")
+    check_professional(visit_type, slot)
     employee = _check_employee(company, employee_id)
     taken = db.session.execute(select(Visit.id).where(Visit.active_slot_id == slot.id)).first()
     if taken:
@@ -745,6 +759,7 @@ def move_visit(company: Company, visit: Visit, slot: Slot, actor, now: datetime,
     _check_notice(visit, now, notice_hours)
     if slot.starts_at <= now:
         raise SlotTaken("Ce créneau est passé.")
+    check_professional(visit.visit_type, slot)
     taken = db.session.execute(select(Visit.id).where(Visit.active_slot_id == slot.id)).first()
     if taken:
         raise SlotTaken("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")
@@ -805,13 +820,16 @@ def _queue_service_request_mail(company: Company, request: AppointmentRequest, e
 
 def create_request(company: Company, data: dict, actor) -> AppointmentRequest:
     employee = _check_employee(company, data["employee_id"])
+    refusal = follow_up_law.request_refusal(data)
+    if refusal:
+        raise PlanningError(refusal)
     request = AppointmentRequest(
         company_id=employee.company_id,
         employee_id=employee.id,
         reason=data["reason"],
         absence_type=data.get("absence_type") if data["reason"] == "reprise" else None,
-        absence_start=data.get("absence_start") if data["reason"] in ("reprise", "pre_reprise") else None,
-        absence_end=data.get("absence_end") if data["reason"] in ("reprise", "pre_reprise") else None,
+        absence_start=data.get("absence_start") if data["reason"] in follow_up_law.ABSENCE_REASONS else None,
+        absence_end=data.get("absence_end") if data["reason"] in follow_up_law.ABSENCE_REASONS else None,
         details=data.get("motivation") or None,
         wished_from=data.get("wished_from"),
         wished_to=data.get("wished_to"),
@@ -960,7 +978,12 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
             if (professional, start) in seen:
                 errors.append(f"Ligne {number} : créneau en double dans le fichier ({professional}, {start_raw}).")
             seen.add((professional, start))
-        parsed.append((start, duration_raw, centre, professional, code))
+        parsed.append((start, duration_raw, centre, professional, code, number))
+    if errors:
+        raise SlotImportError(errors)
+    errors, existing_lines = slot_rules.check_new_slots(
+        [(n, slot_rules.Planned(p, s, int(d), c)) for s, d, c, p, _code, n in parsed], datetime.now(UTC)
+    )
     if errors:
         raise SlotImportError(errors)
 
@@ -968,8 +991,7 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
     centres = {c.name: c for c in db.session.execute(select(Centre)).scalars()}
     professionals = {p.name: p for p in db.session.execute(select(Professional)).scalars()}
     company_ids = dict(db.session.execute(select(Company.code, Company.id)).all())
-    existing = {(pid, start) for pid, start in db.session.execute(select(Slot.professional_id, Slot.starts_at)).all()}
-    for start, duration, centre_name, professional_name, code in parsed:
+    for start, duration, centre_name, professional_name, code, number in parsed:
         centre = centres.get(centre_name)
         if centre is None:
             centre = centres[centre_name] = Centre(name=centre_name, address="")
@@ -982,7 +1004,7 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
             db.session.add(professional)
             result.professionals_created.append(professional_name)
         db.session.flush()
-        if (professional.id, start) in existing:
+        if number in existing_lines:
             result.existing += 1
             continue
         db.session.add(
@@ -994,7 +1016,6 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
                 reserved_company_id=company_ids[code] if code else None,
             )
         )
-        existing.add((professional.id, start))
         result.created += 1
     db.session.flush()
     audit.record("planning.slots_imported", actor_label=actor_label, created=result.created, existing=result.existing)

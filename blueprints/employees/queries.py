@@ -327,6 +327,8 @@ def list_employees(company: Company, sites: list[Site], params: ListParams, day:
                 Employee.apprentice,
                 Employee.night_work,
                 Employee.exit_date,
+                Employee.ever_sir,
+                Employee.risks,
                 Employee.birth_name,
                 Employee.first_names,
             )
@@ -338,13 +340,13 @@ def list_employees(company: Company, sites: list[Site], params: ListParams, day:
         visits = done_visits_by_employee(r[0] for r in facts_rows)
         computed = []
         for r in facts_rows:
-            proxy = _FactsRow(*r[:7])
+            proxy = _FactsRow(*r[:9])
             fu = follow_up_of(proxy, visits.get(r[0]), day)
             if params.due_only and fu.badge == BADGE_OK:
                 continue
             computed.append((fu, r))
         if params.sort == "visite":
-            computed.sort(key=lambda item: (_due_key(item[0].due.due), item[1][7], item[1][8], item[1][0]))
+            computed.sort(key=lambda item: (_due_key(item[0].due.due), item[1][9], item[1][10], item[1][0]))
         elif params.sort == "entree":
             computed.sort(key=lambda item: (item[1][2], item[1][0]), reverse=True)
         total = len(computed)
@@ -390,6 +392,8 @@ class ListEmployee:
     exit_date: date | None
     apprentice: bool
     night_work: bool
+    ever_sir: bool = False
+    risks: list | None = None
 
     @property
     def display_name(self) -> str:
@@ -409,6 +413,8 @@ ROW_COLUMNS = (
     Employee.exit_date,
     Employee.apprentice,
     Employee.night_work,
+    Employee.ever_sir,
+    Employee.risks,
 )
 
 
@@ -482,6 +488,8 @@ class _FactsRow:
     apprentice: bool
     night_work: bool
     exit_date: date | None
+    ever_sir: bool = False
+    risks: list | None = None
 
 
 def _due_key(due) -> date:

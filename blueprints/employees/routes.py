@@ -13,7 +13,7 @@ from blueprints.employees.forms import DepartureForm, EmployeeForm, EmployeeRowF
 from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
 from extensions import db
-from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, SEX_LABELS, SIR_RISKS, EmployeeChange
+from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, POST_RISKS, SEX_LABELS, EmployeeChange
 from services import crypto
 from services import employees as service
 from services.employees import EXIT_REASONS, FIELD_LABELS, EmployeeError, get_employee_or_404, scope_ids
@@ -37,7 +37,7 @@ def _context(company, **extra):
         "COMPUTED_LIMIT": reg.COMPUTED_LIMIT,
         "CONTRACT_NATURES": CONTRACT_NATURES,
         "SEX_LABELS": SEX_LABELS,
-        "SIR_RISKS": SIR_RISKS,
+        "SIR_RISKS": POST_RISKS,
         "EXIT_REASONS": EXIT_REASONS,
         "FIELD_LABELS": FIELD_LABELS,
         "VISIT_TYPE_LABELS": VISIT_TYPE_LABELS,
@@ -420,7 +420,7 @@ def emp_change_value(value, name: str) -> str:
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, list):
-        return ", ".join(SIR_RISKS.get(v, v) for v in value)
+        return ", ".join(POST_RISKS.get(v, v) for v in value)
     if name in ("birth_date", "entry_date", "exit_date") and isinstance(value, str) and len(value) == 10:
         return f"{value[8:10]}/{value[5:7]}/{value[0:4]}"
     labels = {

@@ -342,6 +342,10 @@ def book(company, slot_id: int):
         return render(
             "planning/slots.html", "planning/_slots.html", status=409, **_slots_context(company, message=message)
         )
+    except svc.PlanningError as exc:
+        db.session.rollback()
+        form.visit_type.errors = [*form.visit_type.errors, str(exc)]
+        return render("planning/book.html", "planning/_book.html", status=422, **ctx)
     flash(
         f"Rendez-vous enregistré pour {visit.employee.display_name} le "
         f"{svc.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.",

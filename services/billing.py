@@ -58,6 +58,7 @@ from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee, EmployeeChange
 from models.users import User
 from services import audit
+from services.follow_up import category_refusal
 
 PARIS = ZoneInfo("Europe/Paris")
 CENT = Decimal("0.01")
@@ -1395,6 +1396,9 @@ def record_departure(
 def correct_category(employee: Employee, category: str, actor, actor_role: str | None = None) -> Employee:
     if category not in CATEGORIES:
         raise BillingError("Catégorie inconnue.")
+    refusal = category_refusal(employee, category)  # the register decides (services.follow_up)
+    if refusal:
+        raise BillingError(refusal)
     old = employee.category
     if old == category:
         return employee

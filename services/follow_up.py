@@ -180,6 +180,25 @@ def derive_category(
     return SI, reasons, "Suivi individuel (SI) : aucun risque particulier ni situation de suivi adapté n'est déclaré."
 
 
+def category_explanation(employee) -> str:
+    """Why the register gives this employee its category (one sentence)."""
+    return derive_category(employee.risks, employee.other_risk_justification, employee.night_work, employee.rqth)[2]
+
+
+def category_refusal(employee, category: str) -> str | None:
+    """None when `category` is the one the register's answers give; else why, in French. A
+    category is never set beside the answers: correct the risks or flags in the register."""
+    derived, _, explanation = derive_category(
+        employee.risks, employee.other_risk_justification, employee.night_work, employee.rqth
+    )
+    if category == derived:
+        return None
+    return (
+        f"La catégorie {category} contredit le registre. {explanation} "
+        "Corrigez les risques du poste, le travail de nuit ou la RQTH dans le registre."
+    )
+
+
 def _join(parts: Sequence[str]) -> str:
     parts = list(parts)
     if len(parts) <= 1:

@@ -222,6 +222,7 @@ def edit(company, employee_id):
     """Modifier: the card swaps to this form and back (a normal page without JavaScript)."""
     employee = get_employee_or_404(company, employee_id)
     sites = reg.sites_of(company)
+    from_billing = request.args.get("retour") == "cotisation"
     if request.method == "GET":
         form = EmployeeForm(obj=employee, editing=True)
         form.nir.data = ""
@@ -245,6 +246,9 @@ def edit(company, employee_id):
             else:
                 db.session.commit()
                 message = "Les modifications sont enregistrées." if changes else "Aucune modification."
+                if from_billing:  # "Corriger la catégorie" of Ma cotisation goes through the register
+                    flash(f"{message} Catégorie de {employee.display_name} : {employee.category}.", "success")
+                    return hx_redirect(url_for("billing.cotisation", code=company.code, corriger=1))
                 if is_htmx():
                     ctx = _employee_context(company, employee, saved_message=message)
                     return render("employees/detail.html", "employees/_card.html", **ctx)
@@ -256,7 +260,15 @@ def edit(company, employee_id):
         "employees/edit.html",
         "employees/_form.html",
         status=status,
-        **_context(company, form=form, duplicates=duplicates, derived=form.derived(), editing=True, employee=employee),
+        **_context(
+            company,
+            form=form,
+            duplicates=duplicates,
+            derived=form.derived(),
+            editing=True,
+            employee=employee,
+            from_billing=from_billing,
+        ),
     )
 
 

@@ -22,6 +22,7 @@ from models.employees import CATEGORY_SI, CATEGORY_SIA, CATEGORY_SIR
 from services import audit
 from services.credentials import hash_teledeclarant
 from services.database import write_intent
+from services.demo_follow_up import step_follow_up_history
 from services.passwords import hash_password
 
 SEED = 2026
@@ -430,12 +431,10 @@ def step_planning(ctx: DemoContext) -> None:
     """Mon planning: two centres, a doctor and a nurse, slots over the next four weeks (some
     reserved to 00010), booked and past visits, a proposal to confirm and a pending request."""
     from datetime import UTC, datetime, time
-    from zoneinfo import ZoneInfo
 
     from models.planning import Professional, Slot, Visit
     from services import planning, slot_series
 
-    paris = ZoneInfo("Europe/Paris")
     brieuc = planning.save_centre(
         "Centre de Saint-Brieuc",
         "10 rue de la Santé",
@@ -463,11 +462,17 @@ def step_planning(ctx: DemoContext) -> None:
     free = (
         db.session.execute(select(Slot).where(Slot.starts_at > now).order_by(Slot.starts_at).limit(12)).scalars().all()
     )
-    for employee, slot in zip(staff[:3], free[::4], strict=False):
+    taken: set[int] = set()
+    for employee in staff[:3]:
         _, visit_type = planning.suggest_next_visit(employee, [], ctx.today)
-        planning.book_slot(company, slot, employee.id, visit_type, employer, now)
-    if len(staff) > 3 and len(free) > 2:
-        slot = free[2]
+        # A slot of a professional allowed for this kind of visit (the SIR exam is the doctor's).
+        slot = next((s for s in free[len(taken) * 4 :] + free if s.id not in taken and _allowed(visit_type, s)), None)
+        if slot is not None:
+            planning.book_slot(company, slot, employee.id, visit_type, employer, now)
+            taken.add(slot.id)
+    left = [s for s in free if s.id not in taken]
+    if len(staff) > 3 and left:
+        slot = left[0]
         db.session.add(
             Visit(
                 company_id=company.id,
@@ -480,23 +485,7 @@ def step_planning(ctx: DemoContext) -> None:
                 proposed_by_service=True,
             )
         )
-    # Visits that took place: the register then shows a last visit and an up-to-date badge.
-    for i, employee in enumerate(staff[4:14]):
-        when = datetime.combine(ctx.today - timedelta(days=60 + 45 * i), time(10), paris).astimezone(UTC)
-        past = Slot(starts_at=when, duration_minutes=30, centre_id=brieuc.id, professional_id=doctor.id)
-        db.session.add(past)
-        db.session.flush()
-        db.session.add(
-            Visit(
-                company_id=employee.company_id,
-                employee_id=employee.id,
-                slot_id=past.id,
-                starts_at=when,
-                visit_type="vip_periodique",
-                status="realisee",
-                outcome_recorded_at=when,
-            )
-        )
+    # Visits that took place: services.demo_follow_up.step_follow_up_history (next step).
     if len(staff) > 14:
         planning.create_request(
             company,
@@ -514,6 +503,12 @@ def step_planning(ctx: DemoContext) -> None:
             employer,
         )
     db.session.flush()
+
+
+def _allowed(visit_type: str, slot) -> bool:
+    from services.follow_up_law import professional_refusal
+
+    return professional_refusal(visit_type, visit_type, slot.professional.kind) is None
 
 
 def step_billing(ctx: DemoContext) -> None:
@@ -602,6 +597,7 @@ DEMO_STEPS = [
     step_employees,
     step_employee_register,
     step_planning,
+    step_follow_up_history,
     step_billing,
     step_welcome_mail,
 ]

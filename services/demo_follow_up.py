@@ -94,6 +94,10 @@ def step_follow_up_history(ctx) -> None:
                 first = last <= employee.entry_date + timedelta(days=90)
                 kind = "vip_embauche" if first else "vip_periodique"
                 _visit(agenda, employee, nurse if rng.random() < 0.6 else doctor, last, kind)
+            year45 = employee.birth_date.year + 45
+            if state != "late" and 2022 <= year45 < today.year and employee.entry_date.year <= year45:
+                # Mi-carrière (L4624-2-2, since 31/03/2022) done in the year of the 45th birthday.
+                _visit(agenda, employee, nurse, date(year45, rng.randint(4, 11), rng.randint(1, 28)), "mi_carriere")
             if employee.exit_date is not None and employee.category == CATEGORY_SIR and state != "late":
                 _visit(agenda, employee, doctor, employee.exit_date, "post_exposition")
     db.session.flush()

@@ -145,8 +145,9 @@ def professional_refusal(visit_type: str, visit_label: str, professional_kind: s
     if professional_kind in allowed:
         return None
     who = " ou ".join(KIND_NAMES[k] for k in (DOCTOR, NURSE) if k in allowed)
+    articles = f"articles {article}" if " et " in article else f"article {article}"
     return (
-        f"« {visit_label} » est réalisé(e) par {who} (article {article} du Code du travail) : "
+        f"« {visit_label} » est réalisé(e) par {who} ({articles} du Code du travail) : "
         f"ce créneau est celui d'{KIND_NAMES.get(professional_kind, professional_kind)}. "
         "Choisissez un créneau d'un médecin du travail."
     )

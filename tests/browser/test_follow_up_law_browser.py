@@ -56,7 +56,7 @@ def test_sir_exam_refused_on_a_nurse_slot_with_the_reason(request, live_server, 
     employee.select_option(value=option.get_attribute("value"))
     page.get_by_label("Type de visite").select_option(label="Examen médical d'aptitude (SIR)")
     page.get_by_role("button", name="Réserver ce créneau").click()
-    page.get_by_text("est réalisé(e) par un médecin du travail (article R4624-24 et R4624-25").first.wait_for()
+    page.get_by_text("est réalisé(e) par un médecin du travail (articles R4624-24 et R4624-25").first.wait_for()
     checks(page, context="booking refused")
     if fixture == "page":
         screenshot(page, "planning-examen-sir-refuse")

@@ -72,7 +72,7 @@ def test_sir_exam_refused_on_a_nurse_slot_accepted_on_a_doctor_slot(client, memb
     refused = client.post(url, data=data)
     assert refused.status_code == 422
     text = refused.get_data(as_text=True)
-    assert "est réalisé(e) par un médecin du travail (article R4624-24 et R4624-25 du Code du travail)" in text
+    assert "est réalisé(e) par un médecin du travail (articles R4624-24 et R4624-25 du Code du travail)" in text
     assert db.session.scalar(select(func.count(Visit.id))) == 0
     # The suggested type (the SIR exam) is refused the same way.
     suggested = client.post(url, data={**data, "visit_type": ""})

@@ -239,3 +239,8 @@ def request_refusal(data: dict, today: date | None = None) -> str | None:
 
         return long_leave_refusal(reason, start, end, today or utcnow().date())
     return None
+
+
+def visit_types_for(professional_kind: str) -> list[str]:
+    """The planning visit types a professional of this kind may hold, in the table's order."""
+    return [code for code, (allowed, _article) in ALLOWED_PROFESSIONALS.items() if professional_kind in allowed]

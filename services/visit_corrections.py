@@ -38,6 +38,11 @@ def withdraw_fee(fee: PendingFee, reason: str, actor, now: datetime) -> Invoice 
     else:
         invoice = db.session.get(Invoice, fee.invoice_id)
         tariff = billing.tariff_for_year(invoice.year)
+        if tariff is None or invoice.declaration is None:
+            raise OperationError(
+                f"L'absence est facturée sur la facture n° {invoice.number}, dont la grille n'existe plus : "
+                "l'avoir doit être établi par la comptabilité."
+            )
         line = billing._line(fee.code, f"Annulation – {fee.label}", 1, fee.amount)
         amount = billing._totals([line], invoice.vat_rate)
         credit_note = billing._issue(

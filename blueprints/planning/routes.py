@@ -323,7 +323,7 @@ def book(company, slot_id: int):
         return render_error(404)
     form, suggestions = _book_form(company)
     ctx = _common(company)
-    ctx.update(slot=slot, form=form)
+    ctx.update(slot=slot, form=form, slot_visit_types=svc.follow_up_law.visit_types_for(slot.professional.kind))
     if request.method == "GET":
         return render("planning/book.html", "planning/_book.html", **ctx)
     if not form.validate_on_submit():

@@ -68,6 +68,8 @@ def test_sir_exam_refused_on_a_nurse_slot_accepted_on_a_doctor_slot(client, memb
     db.session.commit()
     login(client, user)
     url = f"{BASE}/creneaux/{nurse_slot.id}/reserver"
+    hint = client.get(url).get_data(as_text=True)
+    assert "Visites possibles sur ce créneau : VIP embauche, VIP périodique, Visite intermédiaire SIR" in hint
     data = {"employee_id": sir.id, "visit_type": "examen_sir", "csrf_token": csrf_token(client, url)}
     refused = client.post(url, data=data)
     assert refused.status_code == 422

@@ -36,6 +36,7 @@ REASON_VISIT_TYPES = {
     "a_la_demande": "a_la_demande",
     "mi_carriere": "mi_carriere",
     "post_exposition": "post_exposition",
+    "rendez_vous_liaison": "rendez_vous_liaison",
     "autre": "a_la_demande",
 }
 

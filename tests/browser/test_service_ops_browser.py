@@ -11,8 +11,10 @@ import pyotp
 import pytest
 from fpdf import FPDF
 from playwright.sync_api import expect
+from sqlalchemy import update
 
 from extensions import db
+from models import Slot, Visit
 from services import billing, planning, support
 from services.database import write_intent
 from tests.conftest import _new_page, browser_login, page_checks, screenshot
@@ -99,7 +101,12 @@ def test_service_agent_answers_request_visit_payment_and_message(page, browser, 
         expect(visit_card).to_contain_text("Visite de reprise")
         expect(visit_card).to_contain_text("Confirmée")
 
-        # The visit, recorded done with its attestation.
+        # The visit, recorded done with its attestation once it has started (issue 17: an
+        # outcome is recorded from the visit's start): time passes, the visit began an hour ago.
+        began = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+        db.session.execute(update(Visit).values(starts_at=began))
+        db.session.execute(update(Slot).where(Slot.id == slot.id).values(starts_at=began))
+        db.session.commit()
         nav.get_by_role("link", name="Visites").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Visites")
         page_checks(page, context="visits list")

@@ -306,6 +306,10 @@ def test_long_leave_requests(reason, start, end, today, refused, article):
         ("vip_embauche", "infirmier", True, ""),
         ("vip_periodique", "medecin", True, ""),
         ("intermediaire_sir", "infirmier", True, ""),
+        ("a_la_demande", "infirmier", False, "R4624-34"),
+        ("post_exposition", "infirmier", False, "L4624-2-1"),
+        ("mi_carriere", "infirmier", True, ""),
+        ("rendez_vous_liaison", "infirmier", True, ""),
     ],
 )
 def test_visit_kinds_name_the_allowed_professionals(visit_type, kind, allowed, article):

@@ -117,6 +117,8 @@ def test_service_agent_answers_request_visit_payment_and_message(page, browser, 
         page.get_by_label("Attestation ou avis (PDF, 5 Mo au plus)").set_input_files(_attestation_pdf(tmp_path))
         page.get_by_role("button", name="Enregistrer le résultat").click()
         expect(page.get_by_test_id("status")).to_have_text("Réalisée")
+        page.get_by_role("heading", name="Corriger le résultat").wait_for()
+        page_checks(page, context="visit done, with its correction forms")
 
         db.session.commit()
         employer_page.goto("/entreprises/00010/documents")

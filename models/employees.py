@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -47,6 +47,16 @@ SIR_RISKS = {
     "mineur_travaux_reglementes": "Moins de 18 ans affecté à des travaux réglementés",
 }
 
+# R4624-18 3° and 4° risks: a VIP before assignment, without making the post SIR.
+VIP_RISKS = {
+    "biologiques_groupe2": "Agents biologiques du groupe 2 (VIP avant l'affectation, R4624-18 3°)",
+    "champs_electromagnetiques": (
+        "Champs électromagnétiques au-delà des valeurs limites d'exposition (VIP avant l'affectation, R4624-18 4°)"
+    ),
+}
+# Every risk an employer can declare for a post (the `risks` column holds these keys).
+POST_RISKS = {**SIR_RISKS, **VIP_RISKS}
+
 SEX_LABELS = {"M": "Homme", "F": "Femme"}
 
 SEARCH_TEXT_LENGTH = 500
@@ -83,11 +93,14 @@ class Employee(db.Model):
     apprentice: Mapped[bool] = mapped_column(Boolean, default=False)
     job_title: Mapped[str] = mapped_column(String(120))  # poste (libellé de l'emploi)
     pcs_ese: Mapped[str | None] = mapped_column(String(4))
-    risks: Mapped[list] = mapped_column(JSON, default=list)  # keys of SIR_RISKS
+    risks: Mapped[list] = mapped_column(JSON, default=list)  # keys of POST_RISKS
     other_risk_justification: Mapped[str | None] = mapped_column(String(500))
     night_work: Mapped[bool] = mapped_column(Boolean, default=False)
     rqth: Mapped[bool] = mapped_column(Boolean, default=False)  # RQTH / pension d'invalidité
     category: Mapped[str] = mapped_column(String(3), default=CATEGORY_SI)
+    # Set once the employee is in SIR and never cleared (the post-exposition visit at departure is
+    # due to whoever is or was in SIR, L4624-2-1); kept by the ORM event below.
+    ever_sir: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     exit_date: Mapped[date | None] = mapped_column(Date)
     exit_reason: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -146,6 +159,8 @@ def search_text_of(employee) -> str:
 @event.listens_for(Employee, "before_update")
 def _keep_search_text(mapper, connection, employee) -> None:
     employee.search_text = search_text_of(employee)
+    if employee.category == CATEGORY_SIR:
+        employee.ever_sir = True
 
 
 class EmployeeChange(db.Model):

@@ -25,6 +25,7 @@ VISIT_TYPES = {
     "a_la_demande": "Visite à la demande",
     "mi_carriere": "Visite de mi-carrière",
     "post_exposition": "Visite post-exposition / fin de carrière",
+    "rendez_vous_liaison": "Rendez-vous de liaison",
 }
 
 VISIT_STATUSES = {
@@ -43,8 +44,11 @@ REQUEST_REASONS = {
     "a_la_demande": "À la demande de l'employeur",
     "mi_carriere": "Visite de mi-carrière",
     "post_exposition": "Post-exposition ou départ",
+    "rendez_vous_liaison": "Rendez-vous de liaison (arrêt de plus de 30 jours)",
     "autre": "Autre",
 }
+# R4624-31: the reprise visit takes place on the return, at the latest within 8 days.
+REPRISE_DEADLINE_DAYS = 8
 REQUEST_STATUSES = {
     "en_attente": "En attente",
     "planifiee": "Planifiée",
@@ -178,6 +182,13 @@ class RequestLabels:
     @property
     def status_label(self) -> str:
         return REQUEST_STATUSES.get(self.status, self.status)
+
+    @property
+    def reprise_deadline(self) -> date | None:
+        """The last day for a reprise visit: the return plus 8 days (R4624-31)."""
+        if self.reason != "reprise" or self.absence_end is None:
+            return None
+        return self.absence_end + timedelta(days=REPRISE_DEADLINE_DAYS)
 
 
 class AppointmentRequest(RequestLabels, db.Model):

@@ -59,6 +59,7 @@ from models.users import User
 from services.core import audit
 from services.core.clock import PARIS, today  # noqa: F401 (billing.today: its callers' name)
 from services.core.french import format_eur
+from services.employees.follow_up import category_refusal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -1378,6 +1379,9 @@ def record_departure(
 def correct_category(employee: Employee, category: str, actor, actor_role: str | None = None) -> Employee:
     if category not in CATEGORIES:
         raise BillingError("Catégorie inconnue.")
+    refusal = category_refusal(employee, category)  # the register decides (services.employees.follow_up)
+    if refusal:
+        raise BillingError(refusal)
     old = employee.category
     if old == category:
         return employee

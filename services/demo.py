@@ -23,6 +23,7 @@ from services.auth.passwords import hash_password
 from services.core import audit, clock
 from services.core.credentials import hash_teledeclarant
 from services.core.database import write_intent
+from services.demo_follow_up import step_follow_up_history
 
 SEED = 2026
 DEMO_PASSWORD = "Demo-portail-2026!"  # noqa: S105 - published demo credential
@@ -434,7 +435,6 @@ def step_planning(ctx: DemoContext) -> None:
     from models.planning import Professional, Slot, Visit
     from services.planning import appointment_requests, booking, reading, slot_import, slot_series
 
-    paris = clock.PARIS
     brieuc = slot_import.save_centre(
         "Centre de Saint-Brieuc",
         "10 rue de la Santé",
@@ -462,11 +462,17 @@ def step_planning(ctx: DemoContext) -> None:
     free = (
         db.session.execute(select(Slot).where(Slot.starts_at > now).order_by(Slot.starts_at).limit(12)).scalars().all()
     )
-    for employee, slot in zip(staff[:3], free[::4], strict=False):
+    taken: set[int] = set()
+    for employee in staff[:3]:
         _, visit_type = reading.suggest_next_visit(employee, [], ctx.today)
-        booking.book_slot(company, slot, employee.id, visit_type, employer, now)
-    if len(staff) > 3 and len(free) > 2:
-        slot = free[2]
+        # A slot of a professional allowed for this kind of visit (the SIR exam is the doctor's).
+        slot = next((s for s in free[len(taken) * 4 :] + free if s.id not in taken and _allowed(visit_type, s)), None)
+        if slot is not None:
+            booking.book_slot(company, slot, employee.id, visit_type, employer, now)
+            taken.add(slot.id)
+    left = [s for s in free if s.id not in taken]
+    if len(staff) > 3 and left:
+        slot = left[0]
         db.session.add(
             Visit(
                 company_id=company.id,
@@ -479,23 +485,7 @@ def step_planning(ctx: DemoContext) -> None:
                 proposed_by_service=True,
             )
         )
-    # Visits that took place: the register then shows a last visit and an up-to-date badge.
-    for i, employee in enumerate(staff[4:14]):
-        when = datetime.combine(ctx.today - timedelta(days=60 + 45 * i), time(10), paris).astimezone(UTC)
-        past = Slot(starts_at=when, duration_minutes=30, centre_id=brieuc.id, professional_id=doctor.id)
-        db.session.add(past)
-        db.session.flush()
-        db.session.add(
-            Visit(
-                company_id=employee.company_id,
-                employee_id=employee.id,
-                slot_id=past.id,
-                starts_at=when,
-                visit_type="vip_periodique",
-                status="realisee",
-                outcome_recorded_at=when,
-            )
-        )
+    # Visits that took place: services.demo_follow_up.step_follow_up_history (next step).
     if len(staff) > 14:
         appointment_requests.create_request(
             company,
@@ -513,6 +503,12 @@ def step_planning(ctx: DemoContext) -> None:
             employer,
         )
     db.session.flush()
+
+
+def _allowed(visit_type: str, slot) -> bool:
+    from services.employees.follow_up_law import professional_refusal
+
+    return professional_refusal(visit_type, visit_type, slot.professional.kind) is None
 
 
 def step_billing(ctx: DemoContext) -> None:
@@ -601,6 +597,7 @@ DEMO_STEPS = [
     step_employees,
     step_employee_register,
     step_planning,
+    step_follow_up_history,
     step_billing,
     step_welcome_mail,
 ]

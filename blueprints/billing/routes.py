@@ -20,6 +20,7 @@ from services import scope
 from services.companies import documents as company_documents
 from services.companies.access import has_right
 from services.core import audit
+from services.employees.follow_up import category_explanation
 
 DOCUMENTS_PER_PAGE = 25
 STATUS_BADGES = {
@@ -192,6 +193,7 @@ def _fix_answer(company, employee, *, status: int = 200, row_error=None):
         employee=employee,
         err=row_error,
         categories=CATEGORIES,
+        category_explanation=category_explanation(employee),
         correcting=declared,
         list_page=page_arg(source=request.values),
         inline=is_htmx(),
@@ -271,7 +273,11 @@ def correct_category(company, employee_id: int):
             employee,
             {"id": employee_id, "field": "category", "message": "Choisissez une catégorie de la liste."},
         )
-    billing_service.correct_category(employee, form.category.data, current_user, g.membership.role)
+    try:
+        billing_service.correct_category(employee, form.category.data, current_user, g.membership.role)
+    except billing_service.BillingError as exc:
+        db.session.rollback()
+        return _row_refused(company, employee, {"id": employee_id, "field": "category", "message": str(exc)})
     db.session.commit()
     return _after_fix(company, f"La catégorie de {employee.display_name} est maintenant {employee.category}.")
 

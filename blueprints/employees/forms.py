@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, SEX_LABELS, SIR_RISKS
+from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, POST_RISKS, SEX_LABELS
 from services.core.crypto import NirError, validate_nir
 from services.employees.follow_up import derive_category
 from services.employees.register import EXIT_REASONS
@@ -80,7 +80,9 @@ class EmployeeForm(FlaskForm):
             single_line,
         ],
     )
-    risks = MultiCheckboxField("Risques particuliers du poste (article R4624-23)", choices=choices(SIR_RISKS.items()))
+    risks = MultiCheckboxField(
+        "Risques particuliers du poste (articles R4624-23 et R4624-18)", choices=choices(POST_RISKS.items())
+    )
     other_risk_justification = TextAreaField(
         "Autre poste à risque (justification)", validators=[Optional(), Length(max=500), no_nul]
     )

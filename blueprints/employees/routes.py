@@ -12,7 +12,7 @@ from blueprints.employees.forms import DepartureForm, EmployeeForm, EmployeeRowF
 from blueprints.htmx import hx_redirect, is_htmx, render
 from blueprints.scoping import company_view
 from extensions import db
-from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, SEX_LABELS, SIR_RISKS, EmployeeChange
+from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, POST_RISKS, SEX_LABELS, EmployeeChange
 from services import scope
 from services.core import clock, crypto
 from services.employees import listing as reg
@@ -39,7 +39,7 @@ def _context(company, **extra):
         "COMPUTED_LIMIT": reg.COMPUTED_LIMIT,
         "CONTRACT_NATURES": CONTRACT_NATURES,
         "SEX_LABELS": SEX_LABELS,
-        "SIR_RISKS": SIR_RISKS,
+        "SIR_RISKS": POST_RISKS,
         "EXIT_REASONS": EXIT_REASONS,
         "FIELD_LABELS": FIELD_LABELS,
         "VISIT_TYPE_LABELS": VISIT_TYPE_LABELS,
@@ -224,6 +224,7 @@ def edit(company, employee_id):
     """Modifier: the card swaps to this form and back (a normal page without JavaScript)."""
     employee = scope.employee(company, employee_id)
     sites = reg.sites_of(company)
+    from_billing = request.args.get("retour") == "cotisation"
     if request.method == "GET":
         form = EmployeeForm(obj=employee, editing=True)
         form.nir.data = ""
@@ -247,6 +248,9 @@ def edit(company, employee_id):
             else:
                 db.session.commit()
                 message = "Les modifications sont enregistrées." if changes else "Aucune modification."
+                if from_billing:  # "Corriger la catégorie" of Ma cotisation goes through the register
+                    flash(f"{message} Catégorie de {employee.display_name} : {employee.category}.", "success")
+                    return hx_redirect(url_for("billing.cotisation", code=company.code, corriger=1))
                 if is_htmx():
                     ctx = _employee_context(company, employee, saved_message=message)
                     return render("employees/detail.html", "employees/_card.html", **ctx)
@@ -258,7 +262,15 @@ def edit(company, employee_id):
         "employees/edit.html",
         "employees/_form.html",
         status=status,
-        **_context(company, form=form, duplicates=duplicates, derived=form.derived(), editing=True, employee=employee),
+        **_context(
+            company,
+            form=form,
+            duplicates=duplicates,
+            derived=form.derived(),
+            editing=True,
+            employee=employee,
+            from_billing=from_billing,
+        ),
     )
 
 
@@ -422,7 +434,7 @@ def emp_change_value(value, name: str) -> str:
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, list):
-        return ", ".join(SIR_RISKS.get(v, v) for v in value)
+        return ", ".join(POST_RISKS.get(v, v) for v in value)
     if name in ("birth_date", "entry_date", "exit_date") and isinstance(value, str) and len(value) == 10:
         return f"{value[8:10]}/{value[5:7]}/{value[0:4]}"
     labels = {

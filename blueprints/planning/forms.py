@@ -7,7 +7,9 @@ from wtforms import DateField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
+from models.base import utcnow
 from models.planning import ABSENCE_TYPES, REQUEST_REASONS, VISIT_TYPES
+from services.employees.follow_up_law import long_leave_refusal, reprise_refusal
 
 
 def _no_line_break(form, field):
@@ -86,7 +88,7 @@ class RequestForm(FlaskForm):
         validators=[Optional(), _choice(ABSENCE_TYPES)],
     )
     absence_start = FrenchDateField("Début de l'absence", validators=[Optional()])
-    absence_end = FrenchDateField("Fin de l'absence (reprise du travail)", validators=[Optional()])
+    absence_end = FrenchDateField("Date de reprise du travail", validators=[Optional()])
     motivation = TextAreaField(
         "Motivation de la demande (à la demande de l'employeur)",
         validators=[Optional(), Length(max=2000, message="2 000 caractères au plus.")],
@@ -115,6 +117,18 @@ class RequestForm(FlaskForm):
                 ok = False
             if not self.absence_end.data:
                 self.absence_end.errors.append("Indiquez la date de reprise.")
+                ok = False
+        if reason == "reprise" and ok and self.absence_type.data and self.absence_start.data and self.absence_end.data:
+            refusal = reprise_refusal(self.absence_type.data, self.absence_start.data, self.absence_end.data)
+            if refusal:
+                self.absence_end.errors.append(refusal)
+                ok = False
+        if reason in ("pre_reprise", "rendez_vous_liaison"):
+            today = utcnow().date()
+            refusal = long_leave_refusal(reason, self.absence_start.data, self.absence_end.data, today)
+            if refusal:
+                target = self.absence_end if self.absence_start.data else self.absence_start
+                target.errors.append(refusal)
                 ok = False
         if reason == "a_la_demande" and not (self.motivation.data or "").strip():
             self.motivation.errors.append("La motivation est obligatoire pour une visite à la demande de l'employeur.")

@@ -20,6 +20,7 @@ from models.base import utcnow
 from models.planning import VISIT_TYPES
 from services import scope
 from services.core import audit
+from services.employees import follow_up_law
 from services.planning import appointment_requests, booking, common, reading
 from services.planning import calendar_feed as feeds
 from services.planning.convocation import build_convocation_pdf, build_visit_ics, file_stem
@@ -309,7 +310,7 @@ def book(company, slot_id: int):
         return render_error(404)
     form, suggestions = _book_form(company)
     ctx = _common(company)
-    ctx.update(slot=slot, form=form)
+    ctx.update(slot=slot, form=form, slot_visit_types=follow_up_law.visit_types_for(slot.professional.kind))
     if request.method == "GET":
         return render("planning/book.html", "planning/_book.html", **ctx)
     if not form.validate_on_submit():
@@ -328,6 +329,10 @@ def book(company, slot_id: int):
         return render(
             "planning/slots.html", "planning/_slots.html", status=409, **_slots_context(company, message=message)
         )
+    except common.PlanningError as exc:
+        db.session.rollback()
+        form.visit_type.errors = [*form.visit_type.errors, str(exc)]
+        return render("planning/book.html", "planning/_book.html", status=422, **ctx)
     flash(
         f"Rendez-vous enregistré pour {visit.employee.display_name} le "
         f"{common.to_paris(visit.starts_at):%d/%m/%Y à %H:%M}.",

@@ -286,7 +286,9 @@ def visits():
     )
 
 
-def _visit_page(visit, *, outcome_form=None, document_form=None, status=200, fragment=None):
+def _visit_page(visit, *, outcome_form=None, document_form=None, status=200, fragment=None, **forms):
+    from blueprints.service.visit_corrections import forms_for
+
     if outcome_form is None:
         outcome_form = OutcomeForm(formdata=None)
     return render(
@@ -299,6 +301,8 @@ def _visit_page(visit, *, outcome_form=None, document_form=None, status=200, fra
         documents=ops.visit_documents(visit),
         fee=ops.visit_fee(visit),
         fee_amount=ops.no_show_amount(),
+        outcome_open=visit.starts_at <= utcnow(),
+        **forms_for(visit, **forms),
     )
 
 

@@ -34,6 +34,11 @@ def normalize_nir(value: str | None) -> str:
     return re.sub(r"[\s.\-]", "", value or "").upper()
 
 
+# A temporary registration number (numéro d'inscription d'attente, NIA / NTT) starts with 7 or 8;
+# DSN carries it until the definitive NIR is known. Its key is computed like the NIR's.
+TEMPORARY_NIR_FIRST_DIGITS = ("7", "8")
+
+
 def validate_nir(value: str, sex: str | None, birth_date: date | None) -> str:
     """The compact NIR when valid and consistent with sex (1 = M, 2 = F) and birth year/month."""
     nir = normalize_nir(value)
@@ -43,6 +48,8 @@ def validate_nir(value: str, sex: str | None, birth_date: date | None) -> str:
         stdnum_nir.validate(nir)
     except StdnumError:
         raise NirError("Le numéro de sécurité sociale n'est pas valide : vérifiez sa saisie et sa clé.") from None
+    if nir[0] in TEMPORARY_NIR_FIRST_DIGITS:
+        return nir  # a temporary number (NIA/NTT, used in DSN): sex and birth digits are not meaningful
     if sex in ("M", "F"):
         expected = "1" if sex == "M" else "2"
         if nir[0] != expected:

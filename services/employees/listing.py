@@ -323,6 +323,8 @@ def list_employees(company: Company, sites: list[Site], params: ListParams, day:
                 Employee.apprentice,
                 Employee.night_work,
                 Employee.exit_date,
+                Employee.ever_sir,
+                Employee.risks,
                 Employee.birth_name,
                 Employee.first_names,
             )
@@ -334,7 +336,7 @@ def list_employees(company: Company, sites: list[Site], params: ListParams, day:
         visits = done_visits_by_employee(r[0] for r in facts_rows)
         computed = []
         for r in facts_rows:
-            proxy = _FactsRow(*r[:7])
+            proxy = _FactsRow(*r[:9])
             fu = follow_up_of(proxy, visits.get(r[0]), day)
             if params.due_only and fu.badge == BADGE_OK:
                 continue
@@ -388,6 +390,8 @@ class ListEmployee:
     exit_date: date | None
     apprentice: bool
     night_work: bool
+    ever_sir: bool = False
+    risks: list | None = None
 
     @property
     def display_name(self) -> str:
@@ -407,6 +411,8 @@ ROW_COLUMNS = (
     Employee.exit_date,
     Employee.apprentice,
     Employee.night_work,
+    Employee.ever_sir,
+    Employee.risks,
 )
 
 
@@ -489,6 +495,8 @@ class _FactsRow:
     apprentice: bool
     night_work: bool
     exit_date: date | None
+    ever_sir: bool = False
+    risks: list | None = None
 
 
 def _due_key(due) -> date:

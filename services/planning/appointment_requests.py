@@ -10,7 +10,8 @@ from models.planning import (
 )
 from services.core import audit
 from services.core.outbox import queue_mail
-from services.planning.common import check_employee
+from services.employees import follow_up_law
+from services.planning.common import PlanningError, check_employee
 
 
 def queue_service_request_mail(company: Company, request: AppointmentRequest, employee: Employee) -> None:
@@ -28,13 +29,16 @@ def queue_service_request_mail(company: Company, request: AppointmentRequest, em
 
 def create_request(company: Company, data: dict, actor) -> AppointmentRequest:
     employee = check_employee(company, data["employee_id"])
+    refusal = follow_up_law.request_refusal(data)
+    if refusal:
+        raise PlanningError(refusal)
     request = AppointmentRequest(
         company_id=employee.company_id,
         employee_id=employee.id,
         reason=data["reason"],
         absence_type=data.get("absence_type") if data["reason"] == "reprise" else None,
-        absence_start=data.get("absence_start") if data["reason"] in ("reprise", "pre_reprise") else None,
-        absence_end=data.get("absence_end") if data["reason"] in ("reprise", "pre_reprise") else None,
+        absence_start=data.get("absence_start") if data["reason"] in follow_up_law.ABSENCE_REASONS else None,
+        absence_end=data.get("absence_end") if data["reason"] in follow_up_law.ABSENCE_REASONS else None,
         details=data.get("motivation") or None,
         wished_from=data.get("wished_from"),
         wished_to=data.get("wished_to"),

@@ -18,7 +18,14 @@ from models.planning import (
 )
 from services.core import audit
 from services.planning.appointment_requests import queue_service_request_mail
-from services.planning.common import PlanningError, SlotTaken, TooLate, check_employee, notify_employers
+from services.planning.common import (
+    PlanningError,
+    SlotTaken,
+    TooLate,
+    check_employee,
+    check_professional,
+    notify_employers,
+)
 
 
 def book_slot(company: Company, slot: Slot, employee_id: int, visit_type: str, actor, now: datetime) -> Visit:
@@ -28,6 +35,7 @@ def book_slot(company: Company, slot: Slot, employee_id: int, visit_type: str, a
         raise PlanningError("Choisissez un type de visite.")
     if slot.starts_at <= now:
         raise SlotTaken("Ce créneau est passé.")
+    check_professional(visit_type, slot)
     employee = check_employee(company, employee_id)
     taken = db.session.execute(select(Visit.id).where(Visit.active_slot_id == slot.id)).first()
     if taken:
@@ -81,6 +89,7 @@ def move_visit(company: Company, visit: Visit, slot: Slot, actor, now: datetime,
     _check_notice(visit, now, notice_hours)
     if slot.starts_at <= now:
         raise SlotTaken("Ce créneau est passé.")
+    check_professional(visit.visit_type, slot)
     taken = db.session.execute(select(Visit.id).where(Visit.active_slot_id == slot.id)).first()
     if taken:
         raise SlotTaken("Ce créneau vient d'être réservé par une autre entreprise. Choisissez-en un autre.")

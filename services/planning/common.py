@@ -12,6 +12,7 @@ from extensions import db
 from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.employees import Employee
 from models.planning import (
+    VISIT_TYPES,
     Slot,
     Visit,
 )
@@ -20,6 +21,7 @@ from services import scope
 from services.core import french
 from services.core.clock import PARIS, to_paris
 from services.core.outbox import queue_mail
+from services.employees import follow_up_law
 
 
 class PlanningError(Exception):
@@ -32,6 +34,19 @@ class SlotTaken(PlanningError):
 
 class TooLate(PlanningError):
     pass
+
+
+class WrongProfessional(PlanningError):
+    """The slot's professional may not hold this kind of visit (services.employees.register.follow_up_law)."""
+
+
+def check_professional(visit_type: str, slot: Slot) -> None:
+    """The one check of who may hold a visit, for booking, moving and placing (both sides)."""
+    refusal = follow_up_law.professional_refusal(
+        visit_type, VISIT_TYPES.get(visit_type, visit_type), slot.professional.kind
+    )
+    if refusal:
+        raise WrongProfessional(refusal)
 
 
 # --------------------------------------------------------------------------- scope

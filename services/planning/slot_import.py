@@ -17,6 +17,7 @@ from models.planning import (
     Slot,
 )
 from services.core import audit
+from services.planning import slot_rules
 from services.planning.common import PARIS, PlanningError
 
 SLOT_CSV_COLUMNS = ["debut", "duree_minutes", "centre", "professionnel", "code_adherent"]
@@ -101,7 +102,12 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
             if (professional, start) in seen:
                 errors.append(f"Ligne {number} : créneau en double dans le fichier ({professional}, {start_raw}).")
             seen.add((professional, start))
-        parsed.append((start, duration_raw, centre, professional, code))
+        parsed.append((start, duration_raw, centre, professional, code, number))
+    if errors:
+        raise SlotImportError(errors)
+    errors, existing_lines = slot_rules.check_new_slots(
+        [(n, slot_rules.Planned(p, s, int(d), c)) for s, d, c, p, _code, n in parsed], datetime.now(UTC)
+    )
     if errors:
         raise SlotImportError(errors)
 
@@ -109,8 +115,7 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
     centres = {c.name: c for c in db.session.execute(select(Centre)).scalars()}
     professionals = {p.name: p for p in db.session.execute(select(Professional)).scalars()}
     company_ids = dict(db.session.execute(select(Company.code, Company.id)).all())
-    existing = {(pid, start) for pid, start in db.session.execute(select(Slot.professional_id, Slot.starts_at)).all()}
-    for start, duration, centre_name, professional_name, code in parsed:
+    for start, duration, centre_name, professional_name, code, number in parsed:
         centre = centres.get(centre_name)
         if centre is None:
             centre = centres[centre_name] = Centre(name=centre_name, address="")
@@ -123,7 +128,7 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
             db.session.add(professional)
             result.professionals_created.append(professional_name)
         db.session.flush()
-        if (professional.id, start) in existing:
+        if number in existing_lines:
             result.existing += 1
             continue
         db.session.add(
@@ -135,7 +140,6 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
                 reserved_company_id=company_ids[code] if code else None,
             )
         )
-        existing.add((professional.id, start))
         result.created += 1
     db.session.flush()
     audit.record("planning.slots_imported", actor_label=actor_label, created=result.created, existing=result.existing)

@@ -14,6 +14,7 @@ from models.companies import Company
 from models.planning import PROFESSIONAL_KINDS, Centre, Professional, Slot, Visit
 from services.core import audit
 from services.core.clock import PARIS
+from services.planning import slot_rules
 
 MAX_SLOTS_PER_SERIES = 2000
 MAX_SERIES_DAYS = 366
@@ -97,12 +98,16 @@ def create_series(
     future = [s for s in starts if s > now]
     existing: set[datetime] = set()
     if future and professional.id is not None:
-        rows = db.session.execute(
-            select(Slot.starts_at).where(
-                Slot.professional_id == professional.id, Slot.starts_at >= future[0], Slot.starts_at <= future[-1]
-            )
-        ).scalars()
-        existing = {value.astimezone(UTC) for value in rows}
+        # Same professional, start, centre and duration: exists already; any other overlap with
+        # one of the professional's slots (in any centre) refuses the series (services.planning.reading.slot_rules).
+        planned = [slot_rules.Planned(professional.name, s, duration_minutes, centre.name) for s in future]
+        known = slot_rules.existing_slots([professional.name], planned[0].start, planned[-1].end)
+        for item in planned:
+            kind, other = slot_rules.classify(item, known)
+            if kind == "conflict":
+                raise SeriesError(slot_rules.conflict_message(item, other), "professional")
+            if kind == "existing":
+                existing.add(item.start)
     new = [s for s in future if s not in existing]
     for start in new:
         db.session.add(

@@ -37,6 +37,7 @@ REASON_VISIT_TYPES = {
     "a_la_demande": "a_la_demande",
     "mi_carriere": "mi_carriere",
     "post_exposition": "post_exposition",
+    "rendez_vous_liaison": "rendez_vous_liaison",
     "autre": "a_la_demande",
 }
 
@@ -258,6 +259,13 @@ def bill_no_show(visit: Visit, actor) -> PendingFee:
     return fee
 
 
+def outcome_too_early(visit: Visit) -> str:
+    return (
+        "Le résultat d'une visite s'enregistre à partir de son heure de début "
+        f"(le {visit.starts_at.astimezone(PARIS):%d/%m/%Y à %H:%M})."
+    )
+
+
 def record_outcome(
     visit: Visit,
     outcome: str,
@@ -273,6 +281,8 @@ def record_outcome(
         raise OperationError("Choisissez le résultat de la visite.")
     if visit.status not in ("proposee", "confirmee"):
         raise OperationError("Le résultat de cette visite est déjà enregistré.")
+    if visit.starts_at > now:
+        raise OperationError(outcome_too_early(visit))
     if document is not None:
         if outcome != "realisee":
             raise OperationError("Un document ne se joint qu'à une visite réalisée.", "document")

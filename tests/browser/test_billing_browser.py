@@ -71,9 +71,19 @@ def walk_the_declaration(page, live_server, *, javascript: bool):
     page.get_by_role("link", name="Corriger SALARIE00 Anne").click()
     if not javascript:
         assert page.get_by_role("heading", level=1).inner_text() == "Corriger un salarié"
-    page.get_by_label("Catégorie de SALARIE00 Anne").select_option("SIR")
-    page.get_by_role("button", name="Corriger la catégorie de SALARIE00 Anne").click()
-    page.get_by_text("La catégorie de SALARIE00 Anne est maintenant SIR.").wait_for()
+    # Issue 17: the category is corrected through the register (risks, flags), never beside it.
+    page.get_by_text("Catégorie SI de SALARIE00 Anne").wait_for()
+    page.get_by_role("link", name="Corriger la catégorie dans le registre de SALARIE00 Anne").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Modifier SALARIE00 Anne"
+    page.get_by_test_id("from-billing").wait_for()
+    if javascript:
+        page_checks(page, context="on the register, from Ma cotisation")
+    page.get_by_label("Plomb", exact=True).check()
+    if javascript:  # the explanation follows the answers as they change
+        page.get_by_text("Suivi individuel renforcé (SIR), car le poste expose").first.wait_for()
+        screenshot(page, "cotisation-categorie-registre")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.get_by_text("Catégorie de SALARIE00 Anne : SIR.").wait_for()
     assert page.get_by_role("heading", level=1).inner_text() == "Ma cotisation"
     # 8 SI + 3 SIR = 758.40 + 487.80 = 1246.20 HT, TVA 249.24
     assert page.get_by_test_id("total-ttc").inner_text() == "1\u00a0495,44\u00a0€"

@@ -133,7 +133,7 @@ def test_planning_journey(request, live_server, fixture):
     absence = page.get_by_label("Type d'absence (visite de reprise)")
     absence.select_option(label="Accident du travail (30 jours ou plus)")
     page.get_by_label("Début de l'absence").fill("2027-01-04")
-    page.get_by_label("Fin de l'absence (reprise du travail)").fill("2027-02-15")
+    page.get_by_label("Date de reprise du travail").fill("2027-02-15")
     page.get_by_label("Dates souhaitées : à partir du").fill("2027-02-15")
     page.get_by_role("button", name="Envoyer la demande").click()
     page.get_by_text("Votre demande de rendez-vous a été transmise").wait_for()

@@ -11,8 +11,10 @@ import pyotp
 import pytest
 from fpdf import FPDF
 from playwright.sync_api import expect
+from sqlalchemy import update
 
 from extensions import db
+from models import Slot, Visit
 from services import billing
 from services.core.database import write_intent
 from services.planning import appointment_requests
@@ -101,7 +103,12 @@ def test_service_agent_answers_request_visit_payment_and_message(page, browser, 
         expect(visit_card).to_contain_text("Visite de reprise")
         expect(visit_card).to_contain_text("Confirmée")
 
-        # The visit, recorded done with its attestation.
+        # The visit, recorded done with its attestation once it has started (issue 17: an
+        # outcome is recorded from the visit's start): time passes, the visit began an hour ago.
+        began = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+        db.session.execute(update(Visit).values(starts_at=began))
+        db.session.execute(update(Slot).where(Slot.id == slot.id).values(starts_at=began))
+        db.session.commit()
         nav.get_by_role("link", name="Visites").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Visites")
         page_checks(page, context="visits list")
@@ -112,6 +119,8 @@ def test_service_agent_answers_request_visit_payment_and_message(page, browser, 
         page.get_by_label("Attestation ou avis (PDF, 5 Mo au plus)").set_input_files(_attestation_pdf(tmp_path))
         page.get_by_role("button", name="Enregistrer le résultat").click()
         expect(page.get_by_test_id("status")).to_have_text("Réalisée")
+        page.get_by_role("heading", name="Corriger le résultat").wait_for()
+        page_checks(page, context="visit done, with its correction forms")
 
         db.session.commit()
         employer_page.goto("/entreprises/00010/documents")

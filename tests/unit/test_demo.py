@@ -81,3 +81,37 @@ def test_demo_command_prints_codes_and_logins(runner):
         assert text in result.output
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "déjà chargée" in again.output and "BZH2-LEGO-FF10" in again.output
+
+
+def test_demo_register_looks_like_a_real_service():
+    """Issue 17: most employees up to date, a few due, a few late; each visit held by a
+    professional its kind allows; no mi-carrière from before the law."""
+    from collections import Counter
+    from datetime import date
+
+    from models.planning import Slot, Visit
+    from services.employees import follow_up, follow_up_law
+    from services.planning.reading import suggest_next_visit
+
+    demo.load_demo()
+    today = date.today()
+    visits: dict[int, list[Visit]] = {}
+    for visit in db.session.scalars(select(Visit)):
+        visits.setdefault(visit.employee_id, []).append(visit)
+    badges = Counter()
+    for employee in db.session.scalars(select(Employee).where(Employee.exit_date.is_(None))):
+        done = [
+            follow_up.PastVisit(v.starts_at.date(), follow_up.RULE_TYPES.get(v.visit_type, v.visit_type))
+            for v in visits.get(employee.id, [])
+            if v.status == "realisee"
+        ]
+        due = follow_up.next_visit_due(follow_up.facts_of(employee), done, today)
+        badges[follow_up.visit_status_badge(due.due, today)] += 1
+        assert not (due.type == follow_up.MID_CAREER and due.due.year < 2022)
+        suggest_next_visit(employee, visits.get(employee.id, []), today)
+    total = sum(badges.values())
+    assert badges[follow_up.BADGE_OK] > total * 0.6
+    assert 0 < badges[follow_up.BADGE_LATE] < total * 0.2 and 0 < badges[follow_up.BADGE_TODO] < total * 0.3
+    for visit in db.session.scalars(select(Visit).where(Visit.slot_id.is_not(None))):
+        slot = db.session.get(Slot, visit.slot_id)
+        assert follow_up_law.professional_refusal(visit.visit_type, "", slot.professional.kind) is None

@@ -138,8 +138,30 @@ def test_billing_departure_and_category_update_the_amount(client, setup):
     paul = db.session.execute(select(Employee).where(Employee.birth_name == "Salarie01")).scalar_one()
     bad = client.post(f"{path}/salaries/{paul.id}/categorie", data={"csrf_token": token, "category": "XYZ"}, headers=HX)
     assert bad.status_code == 422
-    ok = client.post(f"{path}/salaries/{paul.id}/categorie", data={"csrf_token": token, "category": "SIA"}, headers=HX)
-    html = ok.get_data(as_text=True)
+    # Issue 17: a category beside the register's answers is refused, with the explanation...
+    beside = client.post(
+        f"{path}/salaries/{paul.id}/categorie", data={"csrf_token": token, "category": "SIA"}, headers=HX
+    )
+    assert beside.status_code == 422 and "La catégorie SIA contredit le registre" in beside.get_data(as_text=True)
+    assert db.session.get(Employee, paul.id).category == "SI"
+    # ... and "Corriger la catégorie" leads to the register, whose answers give the category.
+    fix = client.get(f"{path}/salaries/{paul.id}").get_data(as_text=True)
+    edit = f"/entreprises/00010/salaries/{paul.id}/modifier?retour=cotisation"
+    assert edit in fix.replace("&amp;", "&") and "Corriger la catégorie dans le registre" in fix
+    data = {
+        "csrf_token": csrf_token(client, edit),
+        "birth_name": paul.birth_name,
+        "first_names": paul.first_names,
+        "sex": paul.sex,
+        "birth_date": paul.birth_date.isoformat(),
+        "entry_date": paul.entry_date.isoformat(),
+        "contract_nature": paul.contract_nature,
+        "job_title": paul.job_title,
+        "night_work": "y",
+    }
+    saved = client.post(edit, data=data)
+    assert saved.status_code == 303 and saved.headers["Location"].endswith(f"{path}?corriger=1")
+    html = client.get(path).get_data(as_text=True)
     # 6 SI + 1 SIA + 2 SIR = 568.80 + 138 + 325.20 = 1032.00 HT -> 1238.40 TTC
     assert "SI 6, SIA 1, SIR 2" in html and "1\u00a0238,40\u00a0€" in html
     kinds = db.session.execute(select(EmployeeChange.kind).order_by(EmployeeChange.id)).scalars().all()

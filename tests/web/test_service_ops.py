@@ -4,7 +4,7 @@ documents, no-show fee billed once) and contact messages (answer, in progress, a
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -267,7 +267,8 @@ def test_service_no_show_fee_recorded_and_billed_once(client, app):
     make_tariff()
     employer = make_member(company, email="gerante@legoff.test")
     employee = make_employee(company)
-    visit = make_visit(employee, make_slot(), visit_type="reprise")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    visit = make_visit(employee, make_slot(yesterday), visit_type="reprise")  # outcomes from the start only
     db.session.commit()
     url = f"/service/visites/{visit.id}"
     response = client.post(

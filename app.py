@@ -92,6 +92,7 @@ def _init_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from blueprints.account import bp as account_bp
+    from blueprints.api import bp as api_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.billing import bp as billing_bp
     from blueprints.companies import bp as companies_bp
@@ -112,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(support_bp)
     app.register_blueprint(planning_bp)
+    app.register_blueprint(api_bp)
     if app.config.get("DEV_MAILBOX"):  # development-only mailbox; absent (404) in production
         from blueprints.devmail import bp as devmail_bp
 

@@ -8,6 +8,7 @@ from blueprints.api import bp
 from blueprints.api.core import OPERATIONS
 from blueprints.api.problems import PROBLEM_TYPES
 from blueprints.api.spec import build_spec
+from blueprints.security import public
 from models.integration import SCOPES, WEBHOOK_EVENTS
 
 
@@ -22,12 +23,14 @@ def _spec() -> dict:
 
 
 @bp.get("/openapi.json")
+@public
 def openapi():
     """The OpenAPI 3.1 document, generated from the code."""
     return jsonify(_spec())
 
 
 @bp.get("/")
+@public
 def reference():
     """The API reference, readable without JavaScript."""
     spec = _spec()

@@ -23,7 +23,7 @@ from blueprints.api.problems import ApiProblem, problem_response, status_problem
 from blueprints.login_session import client_ip
 from extensions import csrf, db, limiter
 from models.integration import ApiIdempotencyKey
-from services import api_clients, database
+from services import api_clients, api_webhooks, database  # noqa: F401 (api_webhooks: its flush listener)
 
 # The API authenticates each call by its bearer token and sends no cookie: CSRF does not apply.
 csrf.exempt(bp)

@@ -1,0 +1,66 @@
+"""Espace service « Intégrations »: admins create a client (token shown once, stored hashed),
+revoke it, see its last use and the webhook deliveries; agents and employers are kept out."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from extensions import db
+from models.audit import AuditEvent
+from models.integration import IntegrationClient
+from services import api_clients
+from tests.conftest import csrf_token, login
+from tests.factories import make_company, make_member
+from tests.web.service_helpers import staff_logged_in
+
+
+def test_admin_creates_a_client_and_sees_the_token_once(client):
+    staff_logged_in(client, "admin")
+    token = csrf_token(client, "/service/integrations")
+    response = client.post(
+        "/service/integrations",
+        data={"csrf_token": token, "name": "Medtra", "scopes": ["members:write", "employees:read"]},
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    shown = re.search(r"(pa_[A-Za-z0-9_-]{20,})", page).group(1)
+    row = db.session.execute(select(IntegrationClient)).scalar_one()
+    assert row.scopes == ["members:write", "employees:read"]
+    assert row.token_hash == api_clients.token_hash(shown) and shown not in row.token_hash
+    assert shown not in client.get("/service/integrations").get_data(as_text=True)
+    assert client.get("/api/v1/employees", headers={"Authorization": f"Bearer {shown}"}).status_code == 200
+    assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "api.client_created")).scalar_one()
+    listing = client.get("/service/integrations").get_data(as_text=True)
+    assert "Medtra" in listing and "Jamais" not in listing  # last use shown
+
+
+def test_create_client_refuses_without_scope_and_keeps_the_name(client):
+    staff_logged_in(client, "admin")
+    token = csrf_token(client, "/service/integrations")
+    response = client.post("/service/integrations", data={"csrf_token": token, "name": "Paladin"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Cochez au moins un droit." in page and 'value="Paladin"' in page
+    assert db.session.execute(select(IntegrationClient)).first() is None
+
+
+def test_admin_revokes_a_client(client):
+    new = api_clients.create_client("Uegar", ["members:read"], None)
+    db.session.commit()
+    staff_logged_in(client, "admin")
+    token = csrf_token(client, "/service/integrations")
+    response = client.post(f"/service/integrations/{new.client.id}/revocation", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert client.get("/api/v1/members", headers={"Authorization": f"Bearer {new.token}"}).status_code == 401
+    assert "Révoqué" in client.get("/service/integrations").get_data(as_text=True)
+
+
+def test_integrations_screen_is_for_admins_only(client):
+    staff_logged_in(client, "agent")
+    assert client.get("/service/integrations").status_code == 403
+    other = make_member(make_company("00010"))
+    db.session.commit()
+    login(client, other)
+    assert client.get("/service/integrations").status_code == 404

@@ -38,6 +38,12 @@ fields.Nested.default_error_messages.update({"type": "Objet attendu."})
 Schema._default_error_messages = {"type": "Objet JSON attendu.", "unknown": "Champ inconnu."}
 
 
+def money(**kwargs):
+    """An amount in euros, as decimal text ("139.20"), never a float."""
+    metadata = {"type": "string", "format": "decimal", "example": "139.20", **kwargs.pop("metadata", {})}
+    return fields.Decimal(as_string=True, places=2, metadata=metadata, **kwargs)
+
+
 def one_line(value: str) -> None:
     if any(c in value for c in "\r\n\x00"):
         raise ValidationError("Ce champ doit tenir sur une seule ligne.")
@@ -262,15 +268,15 @@ class InvoiceLineSchema(Schema):
     code = fields.String()
     label = fields.String()
     quantity = fields.Integer()
-    unit_price = fields.Decimal(as_string=True)
-    total_ht = fields.Decimal(as_string=True)
+    unit_price = money()
+    total_ht = money()
 
 
 class PaymentSchema(Schema):
     id = fields.Integer()
     invoice_number = fields.Function(lambda p: p.invoice.number)
     paid_on = fields.Date()
-    amount = fields.Decimal(as_string=True)
+    amount = money()
     method = fields.String(metadata={"enum": list(PAYMENT_METHODS)})
     reference = fields.String(allow_none=True)
     created_at = fields.DateTime()
@@ -279,7 +285,7 @@ class PaymentSchema(Schema):
 class InvoicePaymentSchema(Schema):
     id = fields.Integer()
     paid_on = fields.Date()
-    amount = fields.Decimal(as_string=True)
+    amount = money()
     method = fields.String()
     reference = fields.String(allow_none=True)
 
@@ -293,11 +299,11 @@ class InvoiceSchema(Schema):
     issue_date = fields.Date()
     due_date = fields.Date()
     corrects_id = fields.Integer(allow_none=True)
-    total_ht = fields.Decimal(as_string=True)
-    total_vat = fields.Decimal(as_string=True)
-    total_ttc = fields.Decimal(as_string=True)
-    amount_paid = fields.Decimal(as_string=True)
-    amount_due = fields.Decimal(as_string=True)
+    total_ht = money()
+    total_vat = money()
+    total_ttc = money()
+    amount_paid = money()
+    amount_due = money()
     lines = fields.List(fields.Nested(InvoiceLineSchema))
     payments = fields.List(fields.Nested(InvoicePaymentSchema))
 
@@ -307,7 +313,7 @@ class InvoiceQuery(CompanyListQuery):
 
 
 class PaymentIn(Schema):
-    amount = fields.Decimal(required=True, places=2, as_string=True, allow_nan=False, metadata={"example": "139.20"})
+    amount = money(required=True, allow_nan=False)
     paid_on = fields.Date(required=True)
     method = choice(PAYMENT_METHODS, required=True)
     reference = text(100, allow_none=True)

@@ -71,7 +71,7 @@ def test_webhook_booking_is_delivered_signed_once(client, receiver):
 
     report = api_webhooks.deliver_webhooks()
     assert report["delivered"] == 1
-    (sent_headers, body), = receiver.received
+    ((sent_headers, body),) = receiver.received
     payload = json.loads(body)
     assert payload["type"] == "visit.booked" and payload["data"]["visit_id"] == visit.id
     assert payload["data"]["company_code"] == "00010"
@@ -94,8 +94,14 @@ def test_webhook_failure_is_retried_with_backoff_then_delivered(client, receiver
 
     create_employee(
         company,
-        {"birth_name": "Martin", "first_names": "Léa", "sex": "F", "birth_date": date(1992, 3, 4),
-         "entry_date": date(2026, 9, 1), "job_title": "Vendeuse"},
+        {
+            "birth_name": "Martin",
+            "first_names": "Léa",
+            "sex": "F",
+            "birth_date": date(1992, 3, 4),
+            "entry_date": date(2026, 9, 1),
+            "job_title": "Vendeuse",
+        },
         None,
         "employeur",
     )

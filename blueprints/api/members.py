@@ -25,7 +25,7 @@ def list_members(client, args, data):
 
 
 @operation(
-    "/members/<code>",
+    "/members/<member_code>",
     "GET",
     summary="Lire un adhérent ou un établissement",
     tag="Adhérents",
@@ -34,13 +34,13 @@ def list_members(client, args, data):
     etag=True,
     errors=(404,),
 )
-def get_member(client, args, data, code):
+def get_member(client, args, data, member_code):
     """One member or site by its code (`00010`, `00010-2`), with its ETag."""
-    return load_or_404(api_resources.member_by_code, code, what="Aucun adhérent n'a ce code.")
+    return load_or_404(api_resources.member_by_code, member_code, what="Aucun adhérent n'a ce code.")
 
 
 @operation(
-    "/members/<code>",
+    "/members/<member_code>",
     "PUT",
     summary="Créer ou mettre à jour un adhérent (upsert)",
     tag="Adhérents",
@@ -51,15 +51,15 @@ def get_member(client, args, data, code):
     if_match=True,
     errors=(404, 409, 412, 422),
 )
-def put_member(client, args, data, code):
+def put_member(client, args, data, member_code):
     """Create the member (or site `00010-2`) of this code, or update the fields sent. A new
     member gets its n° télédéclarant from the service by post, never through the API. Send
     `If-Match` with the ETag you read to refuse overwriting a change made meanwhile."""
-    current = api_resources.member_by_code(code)
+    current = api_resources.member_by_code(member_code)
     if current is not None:
         check_if_match(schemas.MemberSchema().dump(current))
     try:
-        company, created = api_resources.upsert_member(code, data)
+        company, created = api_resources.upsert_member(member_code, data)
     except api_resources.ApiOperationError as exc:
         raise ApiProblem(exc.kind, str(exc), errors={exc.field: [str(exc)]} if exc.field else None) from None
     return Created(company) if created else company

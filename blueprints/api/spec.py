@@ -93,7 +93,7 @@ def _operation(op: Operation) -> dict:
         if headers:
             ok["headers"] = headers
         responses[str(op.status)] = ok
-        if op.rule.startswith("/members/") and op.method == "PUT":
+        if op.endpoint == "api.put_member":
             responses["201"] = {**ok, "description": "Adhérent créé"}
             responses["200"] = {**ok, "description": "Adhérent mis à jour"}
     statuses = {400, 401, 429, *op.errors}

@@ -197,6 +197,19 @@ def test_api_change_feed_never_misses_nor_repeats(client):
 def test_api_reference_page_and_document_are_public(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"] == "3.1.0"
-    assert "/members/{code}" in spec["paths"]
+    assert "/members/{member_code}" in spec["paths"]
     page = client.get("/api/v1/").get_data(as_text=True)
-    assert page.count("<h1") == 1 and "PUT /api/v1/members/{code}" in page
+    assert page.count("<h1") == 1 and "PUT /api/v1/members/{member_code}" in page
+
+
+def test_api_ignores_the_web_session_cookie(client):
+    """CSRF does not apply to the API because a browser's cookie never authenticates there."""
+    from tests.conftest import login
+    from tests.factories import make_member
+
+    user = make_member(make_company("00010"))
+    db.session.commit()
+    login(client, user)
+    assert client.get("/entreprises/00010/").status_code == 200
+    assert client.put("/api/v1/members/00010", json=MEMBER).status_code == 401
+    assert client.get("/api/v1/members").status_code == 401

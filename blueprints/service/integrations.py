@@ -70,7 +70,7 @@ def integrations_create():
             getattr(form, exc.field or "name").errors = [str(exc)]
         else:
             db.session.commit()
-            return _page(created=new)
+            return _page(IntegrationClientForm(formdata=None), created=new)
     return _page(form, status=422)
 
 

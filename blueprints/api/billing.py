@@ -20,7 +20,7 @@ from services import api_resources
     paginated=True,
 )
 def list_invoices(client, args, data):
-    """Invoices, complements and credit notes in id order, with lines and payments."""
+    """Factures, factures complémentaires et avoirs par identifiant croissant, avec lignes et règlements."""
     rows = api_resources.list_invoices(
         decode_cursor(args.get("cursor")), args["limit"], args.get("company"), args.get("kind")
     )
@@ -38,7 +38,7 @@ def list_invoices(client, args, data):
     errors=(404,),
 )
 def get_invoice(client, args, data, invoice_id):
-    """One invoice or credit note with its lines, payments and what is left to pay."""
+    """Une facture ou un avoir, avec ses lignes, ses règlements et le reste à payer."""
     return load_or_404(api_resources.load, Invoice, invoice_id, what="Cette facture n'existe pas.")
 
 
@@ -53,7 +53,7 @@ def get_invoice(client, args, data, invoice_id):
     paginated=True,
 )
 def list_payments(client, args, data):
-    """Payments received, in id order."""
+    """Les règlements reçus, par identifiant croissant."""
     rows = api_resources.list_payments(decode_cursor(args.get("cursor")), args["limit"], args.get("company"))
     return page_of(rows, args["limit"])
 
@@ -71,8 +71,8 @@ def list_payments(client, args, data):
     errors=(404, 422),
 )
 def record_payment(client, args, data, invoice_id):
-    """Record a payment received for an invoice (never more than what is left to pay). Send an
-    `Idempotency-Key` so that a retried call never records it twice."""
+    """Enregistre un règlement reçu pour une facture (jamais plus que le reste à payer).
+    Envoyez une `Idempotency-Key` : un appel répété ne l'enregistre jamais deux fois."""
     from services import billing
 
     invoice = load_or_404(api_resources.load, Invoice, invoice_id, what="Cette facture n'existe pas.")

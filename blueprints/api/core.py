@@ -28,8 +28,7 @@ from services import api_clients, api_webhooks, database  # noqa: F401 (api_webh
 # The API authenticates each call by its bearer token and sends no cookie: CSRF does not apply.
 csrf.exempt(bp)
 
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
+PUBLIC_ENDPOINTS = {"api.openapi", "api.reference"}
 
 
 @dataclass
@@ -110,7 +109,11 @@ def _rate_limit() -> str:
 
 # One bucket per token (its hash), in Flask-Limiter's storage: Redis when REDIS_URL is set
 # (every worker and server counts together), else memory (per process).
-limiter.limit(_rate_limit, key_func=lambda: api_clients.rate_key(request.headers.get("Authorization")))(bp)
+limiter.limit(
+    _rate_limit,
+    key_func=lambda: api_clients.rate_key(request.headers.get("Authorization")),
+    exempt_when=lambda: request.endpoint in PUBLIC_ENDPOINTS,  # the document and its page
+)(bp)
 
 
 @bp.before_request
@@ -159,9 +162,6 @@ def _problem(exc: ApiProblem):
 def _http_problem(exc: HTTPException):
     db.session.rollback()
     return status_problem(exc.code or 500)
-
-
-PUBLIC_ENDPOINTS = {"api.openapi", "api.reference"}
 
 
 # --------------------------------------------------------------------------- bodies
@@ -262,6 +262,8 @@ def _idempotency_key() -> str | None:
 
 def operation(rule: str, method: str, *, summary: str, tag: str, scope: str | None, description: str = "", **meta):
     """Register an API view: its route, its scope, how to read and answer it, its documentation.
+    The view's docstring is the French text of the reference page (what integrators read),
+    the one departure from English docstrings in the code.
 
     The view receives `client`, `args` (query), `data` (body) and the path values; it returns a
     model object (dumped with `response`), a Page, or None (204). This wrapper commits."""

@@ -19,7 +19,7 @@ from services import api_resources
     paginated=True,
 )
 def list_employees(client, args, data):
-    """Employees in id order, optionally of one member (and its sites)."""
+    """Les salariés par identifiant croissant, éventuellement d'un adhérent (et de ses établissements)."""
     rows = api_resources.list_employees(decode_cursor(args.get("cursor")), args["limit"], args.get("company"))
     return page_of(rows, args["limit"])
 
@@ -35,7 +35,7 @@ def list_employees(client, args, data):
     errors=(404,),
 )
 def get_employee(client, args, data, employee_id):
-    """One employee; `nir` is filled only for a client holding employees:nir."""
+    """Un salarié ; `nir` n'est rempli que pour un client qui a le droit employees:nir."""
     return load_or_404(api_resources.load, Employee, employee_id, what="Ce salarié n'existe pas.")
 
 
@@ -50,9 +50,9 @@ def get_employee(client, args, data, employee_id):
     paginated=True,
 )
 def employee_changes(client, args, data):
-    """Every declaration (embauche, modification, départ, annulation, import) after the cursor,
-    in order. Keep the last `next_cursor` (or, at the end of the feed, the cursor you sent):
-    polling with it never misses nor repeats a declaration."""
+    """Toutes les déclarations (embauche, modification, départ, annulation, import) après le
+    curseur, dans l'ordre. Gardez le dernier `next_cursor` (toujours rempli, même en fin de
+    flux) : interroger avec lui ne manque ni ne répète aucune déclaration."""
     after = decode_cursor(args.get("cursor"))
     rows = api_resources.change_feed(after, args["limit"], args.get("company"))
     page = page_of(rows, args["limit"])

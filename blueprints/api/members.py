@@ -19,7 +19,8 @@ from services import api_clients, api_resources
     paginated=True,
 )
 def list_members(client, args, data):
-    """Members and sites in creation order; a site has its member's code in `parent_code`."""
+    """Les adhérents et leurs établissements, dans l'ordre de création ; un établissement
+    porte le code de son adhérent dans `parent_code`."""
     rows = api_resources.list_members(decode_cursor(args.get("cursor")), args["limit"])
     return page_of(rows, args["limit"])
 
@@ -35,7 +36,7 @@ def list_members(client, args, data):
     errors=(404,),
 )
 def get_member(client, args, data, member_code):
-    """One member or site by its code (`00010`, `00010-2`), with its ETag."""
+    """Un adhérent ou un établissement par son code (`00010`, `00010-2`), avec son ETag."""
     return load_or_404(api_resources.member_by_code, member_code, what="Aucun adhérent n'a ce code.")
 
 
@@ -52,9 +53,10 @@ def get_member(client, args, data, member_code):
     errors=(404, 409, 412, 422),
 )
 def put_member(client, args, data, member_code):
-    """Create the member (or site `00010-2`) of this code, or update the fields sent. A new
-    member gets its n° télédéclarant from the service by post, never through the API. Send
-    `If-Match` with the ETag you read to refuse overwriting a change made meanwhile."""
+    """Crée l'adhérent (ou l'établissement `00010-2`) de ce code, ou met à jour les champs
+    envoyés. Un nouvel adhérent reçoit son n° télédéclarant du service par courrier, jamais par
+    l'API. Envoyez `If-Match` avec l'ETag lu pour ne pas écraser une modification faite
+    entre-temps."""
     current = api_resources.member_by_code(member_code)
     if current is not None:
         check_if_match(schemas.MemberSchema().dump(current))
@@ -75,7 +77,7 @@ def put_member(client, args, data, member_code):
     etag=True,
 )
 def get_webhook(client, args, data):
-    """The URL the service posts events to, and the events chosen."""
+    """L'adresse où le service envoie les événements, et les événements choisis."""
     return schemas.webhook_of(client)
 
 
@@ -92,7 +94,7 @@ def get_webhook(client, args, data):
     errors=(412, 422),
 )
 def put_webhook(client, args, data):
-    """Set the URL and the events; each delivery is signed (see « Webhooks » on this page)."""
+    """Choisit l'adresse et les événements ; chaque envoi est signé (voir « Webhooks »)."""
     check_if_match(schemas.webhook_of(client))
     try:
         api_clients.set_webhook(client, data.get("url"), data.get("events") or [])

@@ -34,7 +34,7 @@ def _refused(exc: Exception, kind: str = "operation-refusee"):
     paginated=True,
 )
 def list_slots(client, args, data):
-    """Slots in id order, optionally from a moment on."""
+    """Les créneaux par identifiant croissant, éventuellement à partir d'un instant."""
     rows = api_resources.list_slots(decode_cursor(args.get("cursor")), args["limit"], args.get("starts_after"))
     return page_of(rows, args["limit"])
 
@@ -52,8 +52,8 @@ def list_slots(client, args, data):
     errors=(409, 422),
 )
 def create_slot(client, args, data):
-    """Open a slot of a professional at a centre (created on first use by their name); the
-    employers see it in « Prendre rendez-vous » at once."""
+    """Ouvre un créneau d'un professionnel dans un centre (créés au premier usage, par leur
+    nom) ; les employeurs le voient aussitôt dans « Créneaux proposés »."""
     try:
         return Created(api_resources.create_slot(data))
     except api_resources.ApiOperationError as exc:
@@ -70,7 +70,7 @@ def create_slot(client, args, data):
     status=204,
 )
 def delete_slot(client, args, data, slot_id):
-    """Remove a future slot nobody booked; a booked or past slot stays (409)."""
+    """Supprime un créneau à venir que personne n'a réservé ; un créneau réservé ou passé reste (409)."""
     load_or_404(api_resources.load, Slot, slot_id, what="Ce créneau n'existe pas.")
     try:
         remove_free_slots([slot_id], None)
@@ -90,7 +90,7 @@ def delete_slot(client, args, data, slot_id):
     paginated=True,
 )
 def list_visits(client, args, data):
-    """Visits in id order, by member and status."""
+    """Les visites par identifiant croissant, par adhérent et par état."""
     rows = api_resources.list_visits(
         decode_cursor(args.get("cursor")), args["limit"], args.get("company"), args.get("status")
     )
@@ -108,7 +108,7 @@ def list_visits(client, args, data):
     errors=(404,),
 )
 def get_visit(client, args, data, visit_id):
-    """One visit, with its ETag."""
+    """Une visite, avec son ETag."""
     return load_or_404(api_resources.load, Visit, visit_id, what="Cette visite n'existe pas.")
 
 
@@ -137,8 +137,8 @@ def _pdf(encoded: str | None) -> bytes | None:
     errors=(404, 412, 422),
 )
 def record_outcome(client, args, data, visit_id):
-    """Réalisée (with the attestation or avis in PDF, which the employer then finds in « Mon
-    espace documentaire »), absence excusée or non excusée."""
+    """Réalisée (avec l'attestation ou l'avis en PDF, que l'employeur retrouve dans « Mon
+    espace documentaire »), absence excusée ou non excusée."""
     visit = load_or_404(api_resources.load, Visit, visit_id, what="Cette visite n'existe pas.")
     check_if_match(schemas.VisitSchema().dump(visit))
     pdf = _pdf(data.get("document_pdf_base64"))
@@ -165,7 +165,7 @@ def record_outcome(client, args, data, visit_id):
     paginated=True,
 )
 def list_requests(client, args, data):
-    """Appointment requests in id order, by member and status."""
+    """Les demandes de rendez-vous par identifiant croissant, par adhérent et par état."""
     rows = api_resources.list_requests(
         decode_cursor(args.get("cursor")), args["limit"], args.get("company"), args.get("status")
     )
@@ -183,7 +183,7 @@ def list_requests(client, args, data):
     errors=(404,),
 )
 def get_request(client, args, data, request_id):
-    """One appointment request, with its ETag."""
+    """Une demande de rendez-vous, avec son ETag."""
     return load_or_404(api_resources.load, AppointmentRequest, request_id, what="Cette demande n'existe pas.")
 
 
@@ -201,8 +201,8 @@ def get_request(client, args, data, request_id):
     errors=(404, 409, 412, 422),
 )
 def answer_request(client, args, data, request_id):
-    """`placer`: book the employee on a free slot (`slot_id`, `visit_type`), the employer is told
-    by e-mail; `refuser`: decline with a `message` the employer reads."""
+    """`placer` : réserve un créneau libre pour le salarié (`slot_id`, `visit_type`), l'employeur
+    est prévenu par courriel ; `refuser` : refuse avec un `message` que l'employeur lit."""
     req = load_or_404(api_resources.load, AppointmentRequest, request_id, what="Cette demande n'existe pas.")
     check_if_match(schemas.RequestSchema().dump(req))
     now = utcnow()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app, jsonify, render_template, url_for
+from markupsafe import Markup, escape
 
 from blueprints.api import bp
 from blueprints.api.core import OPERATIONS
@@ -10,6 +13,14 @@ from blueprints.api.problems import PROBLEM_TYPES
 from blueprints.api.spec import build_spec
 from blueprints.security import public
 from models.integration import SCOPES, WEBHOOK_EVENTS
+
+_INLINE_CODE = re.compile(r"`([^`]+)`")
+
+
+@bp.app_template_filter("api_inline_code")
+def api_inline_code(text: str | None) -> Markup:
+    """The document's Markdown `code` spans as <code>, everything else escaped."""
+    return Markup(_INLINE_CODE.sub(r"<code>\1</code>", str(escape(text or ""))))  # noqa: S704 - escaped first
 
 
 def _spec() -> dict:

@@ -86,7 +86,10 @@ class CompanyListQuery(ListQuery):
 class MemberSchema(Schema):
     code = fields.String(dump_only=True, metadata={"example": "00010"})
     parent_code = fields.Function(lambda c: c.parent.code if c.parent_id else None, dump_only=True, allow_none=True)
-    name = text(200, metadata={"description": "Raison sociale"})
+    name = fields.String(
+        validate=[validate.Length(min=1, max=200, error="De 1 à 200 caractères."), one_line],
+        metadata={"description": "Raison sociale (obligatoire pour un nouvel adhérent)"},
+    )
     siret = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{14}$", error="Le SIRET a 14 chiffres."))
     naf = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{4}[A-Z]$", error="Code NAF du type 6201Z."))
     address = text(300, allow_none=True)

@@ -213,3 +213,19 @@ def test_api_ignores_the_web_session_cookie(client):
     assert client.get("/entreprises/00010/").status_code == 200
     assert client.put("/api/v1/members/00010", json=MEMBER).status_code == 401
     assert client.get("/api/v1/members").status_code == 401
+
+
+def test_api_rate_limit_per_client_answers_429_problem(client, app):
+    _, first, _ = make_client(["members:read"], name="Rapide")
+    _, second, _ = make_client(["members:read"], name="Autre")
+    app.config["API_RATE_LIMIT"] = "3/minute"
+    try:
+        statuses = [client.get("/api/v1/members", headers=first).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        limited = client.get("/api/v1/members", headers=first)
+        assert limited.content_type == "application/problem+json"
+        assert limited.json["type"].endswith("#trop-de-requetes")
+        # Another client has its own bucket.
+        assert client.get("/api/v1/members", headers=second).status_code == 200
+    finally:
+        app.config["API_RATE_LIMIT"] = "600/minute"

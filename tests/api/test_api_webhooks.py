@@ -145,3 +145,47 @@ def test_webhook_only_for_subscribed_events_and_active_clients(client, receiver)
     assert db.session.execute(select(WebhookDelivery)).first() is None
     bad = client.put("/api/v1/webhook", json={"url": "pas une adresse", "events": ["nope"]}, headers=headers)
     assert bad.status_code == 422 and set(bad.json["errors"]) == {"url", "events"}
+
+
+def test_webhook_events_for_requests_and_cancellations(client, receiver):
+    _, headers, _ = make_client(["webhooks:write"])
+    _subscribe(client, headers, receiver.url, ["request.created", "visit.cancelled", "visit.booked"])
+    company = make_company("00010")
+    employee = make_employee(company)
+    visit = planning.book_slot(company, make_slot(), employee.id, "vip_embauche", None, utcnow())
+    db.session.commit()
+    planning.cancel_visit(company, visit, None, utcnow(), 0)
+    from models.planning import AppointmentRequest
+
+    db.session.add(AppointmentRequest(company_id=company.id, employee_id=employee.id, reason="reprise"))
+    db.session.commit()
+    assert api_webhooks.deliver_webhooks()["delivered"] == 3
+    types = [json.loads(body)["type"] for _h, body in receiver.received]
+    assert types == ["visit.booked", "visit.cancelled", "request.created"]
+
+
+def test_webhook_declaration_confirmed(client, receiver):
+    from services import billing
+    from services.database import write_intent
+    from tests.factories import make_declaration_company, make_tariff
+
+    _, headers, _ = make_client(["webhooks:write"])
+    _subscribe(client, headers, receiver.url, ["declaration.confirmed"])
+    company = make_declaration_company("00010")
+    tariff = make_tariff()
+    db.session.commit()
+    with write_intent():
+        declaration, _invoice = billing.confirm_declaration(
+            company, tariff, None, attested=True, actor_role="employeur"
+        )
+        db.session.commit()
+    assert api_webhooks.deliver_webhooks()["delivered"] == 1
+    payload = json.loads(receiver.received[0][1])
+    assert payload["type"] == "declaration.confirmed"
+    assert payload["data"] == {
+        "company_code": "00010",
+        "declaration_id": declaration.id,
+        "year": declaration.year,
+        "version": 1,
+        "headcount": declaration.headcount,
+    }

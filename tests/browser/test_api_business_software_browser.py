@@ -182,3 +182,33 @@ def _run_journey(page, browser, live_server, client, receiver):
             assert downloaded.read(5) == b"%PDF-"
     finally:
         employer_context.close()
+
+
+def test_api_reference_page_is_readable_and_accessible(page):
+    page.goto("/api/v1/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("API d'intégration")
+    page_checks(page, context="on the API reference")
+    page.get_by_role("link", name="Erreurs").click()
+    expect(page.locator("#version-perimee")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="PUT /api/v1/members/{member_code} – Créer ou mettre à jour")
+    ).to_be_visible()
+    screenshot(page, "api-reference")
+
+
+def test_integrations_screen_without_javascript_and_at_360px(page_nojs, mobile_page, live_server):
+    _admin_in_browser(page_nojs, live_server)
+    page_nojs.goto("/service/integrations")
+    page_nojs.get_by_label("Nom du logiciel").fill("Paladin")
+    page_nojs.get_by_label("Lire les visites").check()
+    page_nojs.get_by_role("button", name="Créer le client").click()
+    expect(page_nojs.get_by_role("heading", name="Client créé : Paladin")).to_be_visible()
+    page_nojs.get_by_role("button", name="Révoquer Paladin").click()
+    expect(page_nojs.get_by_text("Client « Paladin » révoqué : son jeton ne fonctionne plus.")).to_be_visible()
+
+    for cookie in page_nojs.context.cookies():
+        mobile_page.context.add_cookies([cookie])
+    mobile_page.goto("/service/integrations")
+    page_checks(mobile_page, context="on Intégrations at 360 px")
+    width = mobile_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360

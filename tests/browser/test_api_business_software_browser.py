@@ -193,7 +193,6 @@ def test_api_reference_page_is_readable_and_accessible(page):
     expect(
         page.get_by_role("heading", name="PUT /api/v1/members/{member_code} – Créer ou mettre à jour")
     ).to_be_visible()
-    screenshot(page, "api-reference")
 
 
 def test_integrations_screen_without_javascript_and_at_360px(page_nojs, mobile_page, live_server):

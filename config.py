@@ -153,6 +153,8 @@ class TestingConfig(Config):
     ARGON2_MEMORY_COST = 1024
     DEV_MAILBOX = True
     NIR_DERIVE_KEY_FROM_SECRET = True
+    # The change feed serves declarations at once (a test of the delay sets it back).
+    API_FEED_SETTLE_SECONDS = 0
 
 
 CONFIGS = {

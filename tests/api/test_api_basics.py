@@ -229,3 +229,27 @@ def test_api_rate_limit_per_client_answers_429_problem(client, app):
         assert client.get("/api/v1/members", headers=second).status_code == 200
     finally:
         app.config["API_RATE_LIMIT"] = "600/minute"
+
+
+def test_api_change_feed_waits_for_late_commits_on_postgresql(client, app):
+    """On PostgreSQL ids are not given in commit order: the feed serves a declaration only once
+    it is API_FEED_SETTLE_SECONDS old, so a slower transaction is never skipped by a cursor."""
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from services import api_resources
+
+    company = make_company("00010")
+    employee = make_employee(company)
+    db.session.add(EmployeeChange(employee_id=employee.id, company_id=company.id, kind="embauche"))
+    db.session.commit()
+    app.config["API_FEED_SETTLE_SECONDS"] = 5
+    try:
+        now = utcnow()
+        fresh = api_resources.change_feed(0, 10, now=now)
+        later = api_resources.change_feed(0, 10, now=now + timedelta(seconds=6))
+    finally:
+        app.config["API_FEED_SETTLE_SECONDS"] = 0
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    assert len(fresh) == (0 if postgresql else 1)  # SQLite serialises writers: no wait needed
+    assert len(later) == 1

@@ -256,8 +256,10 @@ def post(url: str, body: bytes, headers: dict) -> int:
         return exc.code
 
 
-def deliver_webhooks(limit: int = 100, worker_id: str = "webhooks", *, sender=post) -> dict:
-    """Claim due deliveries, post them signed, record each outcome. Returns counts."""
+def deliver_webhooks(limit: int = 100, worker_id: str = "webhooks", *, sender=None) -> dict:
+    """Claim due deliveries, post them signed (`sender`: `post` by default), record each
+    outcome. Returns counts."""
+    sender = sender or post
     from services.outbox import backoff_delay
 
     report = {"claimed": 0, "delivered": 0, "retried": 0, "failed": 0}

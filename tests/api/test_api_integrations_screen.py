@@ -64,3 +64,57 @@ def test_integrations_screen_is_for_admins_only(client):
     db.session.commit()
     login(client, other)
     assert client.get("/service/integrations").status_code == 404
+
+
+def test_integrations_page_runs_a_fixed_number_of_queries(client):
+    from models.integration import WebhookDelivery
+    from tests.conftest import count_queries
+
+    def add(n):
+        for i in range(n):
+            new = api_clients.create_client(f"Logiciel {i}", ["members:read"], None)
+            db.session.add(
+                WebhookDelivery(
+                    client_id=new.client.id,
+                    event_id=f"e-{new.client.id}",
+                    event_type="visit.booked",
+                    payload={},
+                    url="http://127.0.0.1:9/hooks",
+                )
+            )
+        db.session.commit()
+
+    staff_logged_in(client, "admin")
+    add(1)
+    client.get("/service/integrations")
+    with count_queries() as few:
+        assert client.get("/service/integrations").status_code == 200
+    add(15)
+    with count_queries() as many:
+        page = client.get("/service/integrations").get_data(as_text=True)
+    assert page.count("En attente") == 16
+    assert len(many) == len(few)
+
+
+def test_outbox_worker_delivers_the_webhooks_too(client, monkeypatch):
+    from models.integration import DELIVERY_DELIVERED, WebhookDelivery
+    from services import api_webhooks
+    from services.outbox import run_worker
+
+    new = api_clients.create_client("Medtra", ["webhooks:write"], None)
+    db.session.add(
+        WebhookDelivery(
+            client_id=new.client.id,
+            event_id="evt-1",
+            event_type="visit.booked",
+            payload={"id": "evt-1"},
+            url="http://hooks.test/x",
+        )
+    )
+    db.session.commit()
+    sent = []
+    monkeypatch.setattr(api_webhooks, "post", lambda url, body, headers: sent.append((url, headers)) or 200)
+    run_worker(once=True)
+    assert [url for url, _h in sent] == ["http://hooks.test/x"]
+    assert api_webhooks.verify(new.webhook_secret, sent[0][1]["Portail-Signature"], b'{"id":"evt-1"}')
+    assert db.session.scalar(select(WebhookDelivery.status)) == DELIVERY_DELIVERED

@@ -253,3 +253,24 @@ def test_api_change_feed_waits_for_late_commits_on_postgresql(client, app):
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     assert len(fresh) == (0 if postgresql else 1)  # SQLite serialises writers: no wait needed
     assert len(later) == 1
+
+
+def test_api_every_operation_needs_its_own_scope(client, app):
+    """Walk the registered operations: a client holding every scope but the one an operation
+    names gets 403 on it, before any body is read."""
+    from blueprints.api.core import OPERATIONS
+    from models.integration import SCOPES
+
+    checked = 0
+    for op in OPERATIONS:
+        if op.scope is None:
+            continue
+        _, headers, _ = make_client([s for s in SCOPES if s != op.scope], name=f"Sans {op.scope}")
+        path = "/api/v1" + op.rule.replace("<int:", "<").split("<")[0]
+        for arg in op.rule.split("<")[1:]:
+            path += "1" + arg.split(">", 1)[1]
+        response = client.open(path, method=op.method, json={}, headers=headers)
+        assert response.status_code == 403, f"{op.method} {path}: {response.status_code}"
+        assert response.json["type"].endswith("#droit-manquant")
+        checked += 1
+    assert checked == len([op for op in OPERATIONS if op.scope]) >= 20

@@ -3,7 +3,7 @@ tokens shown once, revocation, last use, and the webhook deliveries with their s
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -81,8 +81,6 @@ def integrations_revoke(client_id: int):
     form = ActionForm()
     client = api_clients.get_client(client_id)
     if client is None:
-        from flask import abort
-
         abort(404)
     if form.validate_on_submit():
         try:

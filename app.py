@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     (`RUBRIQUES` in its package), then the providers that feed other features' screens."""
     from blueprints import (
         account,
+        api,
         auth,
         billing,
         companies,
@@ -108,7 +109,7 @@ def _register_blueprints(app: Flask) -> None:
         support,
     )
 
-    for package in (public, companies, auth, signup, service, billing, employees, account, support, planning):
+    for package in (public, companies, auth, signup, service, billing, employees, account, support, planning, api):
         app.register_blueprint(package.bp)
         for rubrique in getattr(package, "RUBRIQUES", ()):
             navigation.register(rubrique)

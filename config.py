@@ -118,6 +118,10 @@ class Config:
     # The amount (HT) the back office adds to the next invoice for a non-excused absence.
     NO_SHOW_FEE_AMOUNT = _env("NO_SHOW_FEE_AMOUNT", "80.00")
     SQLITE_BUSY_TIMEOUT_MS = 15000
+    # Integration API: calls per client (Flask-Limiter syntax; Redis storage when REDIS_URL is
+    # set), and how old a declaration must be before the change feed serves it (PostgreSQL).
+    API_RATE_LIMIT = _env("API_RATE_LIMIT", "600/minute")
+    API_FEED_SETTLE_SECONDS = _int("API_FEED_SETTLE_SECONDS", 5)
 
 
 class DevelopmentConfig(Config):
@@ -149,6 +153,8 @@ class TestingConfig(Config):
     ARGON2_MEMORY_COST = 1024
     DEV_MAILBOX = True
     NIR_DERIVE_KEY_FROM_SECRET = True
+    # The change feed serves declarations at once (a test of the delay sets it back).
+    API_FEED_SETTLE_SECONDS = 0
 
 
 CONFIGS = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import make_response, render_template
+from flask import make_response, render_template, request
 
 from blueprints.htmx import is_htmx
 
@@ -29,6 +29,10 @@ MESSAGES = {
 
 
 def render_error(code: int, message: str | None = None):
+    if request.path.startswith("/api/"):  # the JSON API answers RFC 9457 problem details
+        from blueprints.api.problems import status_problem
+
+        return status_problem(code)
     title = TITLES.get(code, "Erreur")
     message = message or MESSAGES.get(code, "La demande n'a pas pu être traitée.")
     template = "errors/_error.html" if is_htmx() else "errors/page.html"

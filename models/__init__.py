@@ -4,6 +4,7 @@ from models.audit import AuditEvent
 from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceSequence, Payment, PendingFee, TariffYear
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
+from models.integration import ApiIdempotencyKey, IntegrationClient, WebhookDelivery
 from models.outbox import OutboxMessage
 from models.planning import AppointmentRequest, CalendarFeed, Centre, Professional, Slot, Visit
 from models.staff import StaffRecoveryCode
@@ -12,6 +13,9 @@ from models.throttle import ThrottleCounter
 from models.users import LoginSession, User
 
 __all__ = [
+    "ApiIdempotencyKey",
+    "IntegrationClient",
+    "WebhookDelivery",
     "AppointmentRequest",
     "CalendarFeed",
     "Centre",

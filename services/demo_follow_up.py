@@ -3,7 +3,7 @@
 Most employees are up to date; about one in ten is due soon ("À planifier") and one in ten late
 ("En retard"), each with a reason a person can check on the employee page (the last visit's
 date and the rule's rhythm: 5 years in SI, 3 in SIA, 2 then 4 in SIR, R4624-16, -17, -28).
-Visits are held by the professional the visit kind allows (services.employees.follow_up_law)."""
+Visits are held by the professional the visit kind allows (services.employees.register.follow_up_law)."""
 
 from __future__ import annotations
 

@@ -373,9 +373,13 @@ def run_worker(*, once: bool = False, interval: float = 5.0, limit: int = 100, w
         report = deliver_pending(limit=limit, worker_id=worker_id)
         for name in ("claimed", "sent", "retried", "failed", "released"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
+        # The integration API's webhooks share this worker (their own table and lease).
+        from services.integration.webhooks import deliver_webhooks
+
+        hooks = deliver_webhooks(limit=limit, worker_id=worker_id)
         if stop is not None and stop():
             break
-        if report.claimed:
+        if report.claimed or hooks["claimed"]:
             continue
         if once:
             break

@@ -20,6 +20,7 @@ from models.billing import BILLING_DOC_KINDS, DECLARATION_CONFIRMED, DOC_KINDS, 
 from models.employees import CATEGORIES, CONTRACT_NATURES, Employee
 from services import audit, french
 from services import billing as billing_service
+from services import employees as employee_service
 from services.access import has_right
 
 DOCUMENTS_PER_PAGE = 25
@@ -102,6 +103,7 @@ def _cotisation_context(
         "paris": billing_service.PARIS,
         "message": message,
         "categories": CATEGORIES,
+        "exit_reasons": employee_service.EXIT_REASONS,
         "contract_labels": CONTRACT_NATURES,
         "line_labels": billing_service.LINE_LABELS,
         "count_labels": billing_service.COUNT_LABELS,
@@ -214,6 +216,7 @@ def _fix_answer(company, employee, *, status: int = 200, row_error=None):
         employee=employee,
         err=row_error,
         categories=CATEGORIES,
+        exit_reasons=employee_service.EXIT_REASONS,
         correcting=declared,
         list_page=_page_arg(request.values),
         inline=is_htmx(),
@@ -224,7 +227,7 @@ def _fix_answer(company, employee, *, status: int = 200, row_error=None):
 @company_view(right="declaration")
 def employee_fix(company, employee_id: int):
     """Correct one employee of the list: departure or category (loaded on demand per row)."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = employee_service.get_employee_or_404(company, employee_id)
     return _fix_answer(company, employee)
 
 
@@ -247,11 +250,14 @@ def add_hire(company):
             "entry_date",
             "contract_nature",
             "job_title",
-            "category",
             "apprentice",
         )
     }
-    employee = billing_service.add_forgotten_hire(company, data, current_user, g.membership.role)
+    # The employee service is the only writer of the register: the hire, then the category the
+    # employer states if it differs from the one the answers give.
+    role = g.membership.role
+    employee = employee_service.create_employee(company, data, current_user, role, kind="embauche")
+    employee_service.correct_category(employee, form.category.data, current_user, role, source="declaration")
     db.session.commit()
     return _after_fix(company, f"{employee.display_name} a été ajouté(e) à votre liste du personnel.")
 
@@ -260,7 +266,7 @@ def add_hire(company):
 @company_view(right="declaration")
 def record_departure(company, employee_id: int):
     """Record the departure of an employee of the list."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = employee_service.get_employee_or_404(company, employee_id)
     if _open_tariff() is None:
         return _campaign_closed()
     form = DepartureForm()
@@ -269,8 +275,10 @@ def record_departure(company, employee_id: int):
         error = next(iter(form.errors.values()))[0]
     else:
         try:
-            billing_service.record_departure(employee, form.exit_date.data, current_user, g.membership.role)
-        except billing_service.BillingError as exc:
+            employee_service.declare_departure(
+                employee, form.exit_date.data, form.exit_reason.data, current_user, g.membership.role
+            )
+        except employee_service.EmployeeError as exc:
             error = str(exc)
     if error:
         db.session.rollback()
@@ -283,7 +291,7 @@ def record_departure(company, employee_id: int):
 @company_view(right="declaration")
 def correct_category(company, employee_id: int):
     """Correct the follow-up category of an employee of the list."""
-    employee = billing_service.company_employee(company, employee_id) or abort(404)
+    employee = employee_service.get_employee_or_404(company, employee_id)
     if _open_tariff() is None:
         return _campaign_closed()
     form = CategoryForm()
@@ -293,7 +301,9 @@ def correct_category(company, employee_id: int):
             employee,
             {"id": employee_id, "field": "category", "message": "Choisissez une catégorie de la liste."},
         )
-    billing_service.correct_category(employee, form.category.data, current_user, g.membership.role)
+    employee_service.correct_category(
+        employee, form.category.data, current_user, g.membership.role, source="declaration"
+    )
     db.session.commit()
     return _after_fix(company, f"La catégorie de {employee.display_name} est maintenant {employee.category}.")
 

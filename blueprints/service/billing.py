@@ -29,11 +29,12 @@ from models.billing import (
     PAYMENT_METHODS,
 )
 from services import billing as billing_service
-from services import (
-    billing_admin,
-    billing_signals,  # noqa: F401  (registers the dashboard, member-page and attention providers)
+from services.billing import (
+    BillingError,
+    TariffError,
+    signals,  # noqa: F401  (registers the dashboard, member-page and attention providers)
 )
-from services.billing import BillingError, TariffError
+from services.billing import admin as billing_admin
 
 STATUS_BADGES = {
     "payee": ("Payée", "badge--ok"),

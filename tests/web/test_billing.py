@@ -144,7 +144,7 @@ def test_billing_departure_and_category_update_the_amount(client, setup):
     assert "SI 6, SIA 1, SIR 2" in html and "1\u00a0238,40\u00a0€" in html
     kinds = db.session.execute(select(EmployeeChange.kind).order_by(EmployeeChange.id)).scalars().all()
     assert kinds == ["depart", "modification"]
-    assert {"employee.departure", "employee.updated"} <= set(audit_actions())
+    assert {"employee.departure_declared", "employee.updated"} <= set(audit_actions())
 
 
 def test_billing_confirm_requires_the_statement_then_issues_the_invoice(client, setup):
@@ -546,7 +546,7 @@ def pdf_text(raw: bytes) -> str:
 
 
 def _confirmed_invoice_pdf_unicode(invoice):
-    from services.invoice_pdf import render_invoice_pdf
+    from services.billing.pdf import render_invoice_pdf
 
     return render_invoice_pdf(billing.invoice_render_data(invoice))
 

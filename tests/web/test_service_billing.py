@@ -12,7 +12,8 @@ from extensions import db
 from models import AuditEvent, OutboxMessage
 from models.billing import Invoice, TariffYear
 from models.companies import ROLE_ACCOUNTANT
-from services import billing, billing_admin, staff_dashboard
+from services import billing, staff_dashboard
+from services.billing import admin as billing_admin
 from services.database import write_intent
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_company, make_declaration_company, make_member, make_tariff
@@ -446,7 +447,7 @@ def test_service_billing_attention_labels_in_mes_entreprises(client, billed):
 
 
 def test_service_billing_attention_provider_runs_fixed_queries(billed):
-    from services.billing_signals import billing_attention
+    from services.billing.signals import billing_attention
 
     company, _, _ = billed
     ids = [company.id]

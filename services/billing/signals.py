@@ -11,9 +11,10 @@ from sqlalchemy import Date, Integer, String, and_, bindparam, cast, func, liter
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models.billing import CREDIT_NOTE, Declaration, Invoice, Payment, TariffYear
-from services import attention, billing_admin, staff_dashboard
+from models.billing import CREDIT_NOTE, DECLARATION_SUPERSEDED, Declaration, Invoice, Payment, TariffYear
+from services import attention, staff_dashboard
 from services import billing as billing_service
+from services.billing import admin as billing_admin
 
 MEMBER_ROWS = 10
 
@@ -77,8 +78,7 @@ def member_declarations(company) -> staff_dashboard.MemberSection:
         "Déclarations des effectifs",
         [
             staff_dashboard.SectionRow(
-                f"{d.year} – version {d.version}"
-                + (" (remplacée)" if d.status == billing_service.DECLARATION_SUPERSEDED else ""),
+                f"{d.year} – version {d.version}" + (" (remplacée)" if d.status == DECLARATION_SUPERSEDED else ""),
                 f"{d.headcount} salarié{'s' if d.headcount > 1 else ''}, {billing_service.format_eur(d.total_ttc)} TTC",
                 url_for("service.billing_declarations", annee=d.year, q=company.code),
             )

@@ -1,7 +1,18 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from models.audit import AuditEvent
-from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceSequence, Payment, PendingFee, TariffYear
+from models.billing import (
+    CreditApplication,
+    Declaration,
+    Document,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    Payment,
+    PendingFee,
+    Refund,
+    TariffYear,
+)
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
@@ -21,6 +32,7 @@ __all__ = [
     "AuditEvent",
     "Company",
     "ContactMessage",
+    "CreditApplication",
     "Declaration",
     "Document",
     "EmailChangeRequest",
@@ -35,6 +47,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PendingFee",
+    "Refund",
     "ROLES",
     "ROLE_ACCOUNTANT",
     "ROLE_EMPLOYER",

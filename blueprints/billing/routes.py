@@ -413,7 +413,11 @@ def documents(company):
     ctx = {
         "company": company,
         "show_documents": show_documents,
-        "invoices": billing_service.company_invoices(company),
+        "invoices": (invoices := billing_service.company_invoices(company)),
+        # "Comment payer ?" quotes the oldest invoice still due, never a credit note.
+        "pay_reference": next(
+            (i.number for i in sorted(invoices, key=lambda i: (i.due_date, i.id)) if i.amount_due > 0), None
+        ),
         "today": billing_service.today(),
         "badges": STATUS_BADGES,
         "payment_methods": PAYMENT_METHODS,
@@ -455,6 +459,19 @@ def documents(company):
             has_next=len(rows) > DOCUMENTS_PER_PAGE,
         )
     return render("billing/documents.html", "billing/_documents_list.html", **ctx)
+
+
+@bp.get("/entreprises/<code>/compte")
+@company_view(right="invoices")
+def account(company):
+    """Mon compte: invoices, credit notes, payments and refunds, the amount due and the balance."""
+    return render_template(
+        "billing/account.html",
+        company=company,
+        account=billing_service.member_account(company),
+        today=billing_service.today(),
+        badges=STATUS_BADGES,
+    )
 
 
 @bp.get("/entreprises/<code>/documents/<int:document_id>/telecharger")

@@ -67,6 +67,16 @@ from services.billing.invoices import (  # noqa: F401
     unbilled_fees,
     unpublished_invoice_ids,
 )
+from services.billing.ledger import (  # noqa: F401
+    Account,
+    Entry,
+    apply_credit_note,
+    available_credit,
+    member_account,
+    record_refund,
+    settled_subquery,
+    use_available_credit,
+)
 from services.billing.payments import (  # noqa: F401
     _COMPANY_INVOICES,
     billing_status,

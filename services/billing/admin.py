@@ -18,15 +18,15 @@ from models.billing import (
     CREDIT_NOTE,
     DECLARATION_CONFIRMED,
     DECLARATION_SUPERSEDED,
+    CreditApplication,
     Declaration,
     Invoice,
-    Payment,
     TariffYear,
 )
 from models.companies import Company
 from services import audit
 from services import billing as billing_service
-from services.billing import BillingError, TariffError
+from services.billing import BillingError, TariffError, ledger
 from services.staff import Page
 
 PER_PAGE = 25
@@ -168,7 +168,8 @@ def count_not_declared(year: int) -> int:
 
 
 def paid_subquery():
-    return select(Payment.invoice_id, func.sum(Payment.amount).label("paid")).group_by(Payment.invoice_id).subquery()
+    """What settles each invoice: payments and credit notes applied (services.billing.ledger)."""
+    return ledger.settled_subquery()
 
 
 def _status_condition(status: str, paid, on: date):
@@ -211,7 +212,7 @@ def search_invoices(
             select(Invoice)
             .outerjoin(paid, paid.c.invoice_id == Invoice.id)
             .where(*conditions)
-            .options(selectinload(Invoice.payments))
+            .options(selectinload(Invoice.payments), selectinload(Invoice.credits))
             .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
@@ -228,7 +229,13 @@ def get_invoice(invoice_id: int) -> Invoice | None:
     return db.session.execute(
         select(Invoice)
         .where(Invoice.id == invoice_id)
-        .options(selectinload(Invoice.lines), selectinload(Invoice.payments))
+        .options(
+            selectinload(Invoice.lines),
+            selectinload(Invoice.payments),
+            selectinload(Invoice.credits).joinedload(CreditApplication.credit_note),
+            selectinload(Invoice.applications).joinedload(CreditApplication.invoice),
+            selectinload(Invoice.refunds),
+        )
     ).scalar_one_or_none()
 
 

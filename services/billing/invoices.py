@@ -27,6 +27,7 @@ from models.billing import (
 from models.companies import ROLE_EMPLOYER, Company, Membership
 from models.users import User
 from services import audit
+from services.billing import ledger
 from services.billing.amounts import Amount, Line, _line, _totals
 from services.billing.common import ZERO, format_eur, money
 
@@ -124,6 +125,11 @@ def _issue(
     db.session.flush()
     for fee in fees:
         fee.invoice_id = invoice.id
+    # The ledger: a credit note settles the invoice it corrects; an invoice uses the credit left.
+    if kind == CREDIT_NOTE:
+        ledger.apply_credit_note(invoice, on)
+    else:
+        ledger.use_available_credit(invoice, on)
     audit.record(
         "invoice.issued",
         company=company,

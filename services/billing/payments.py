@@ -11,7 +11,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
 from models.billing import (
@@ -23,6 +23,7 @@ from models.billing import (
 )
 from models.companies import Company
 from services import audit
+from services.billing import ledger
 from services.billing.common import ZERO, BillingError, format_eur, money, today
 from services.billing.tariffs import open_campaign
 
@@ -70,7 +71,12 @@ def record_payment(
 _COMPANY_INVOICES = (
     select(Invoice)
     .where(Invoice.company_id == bindparam("company_id", type_=Integer))
-    .options(joinedload(Invoice.payments))
+    .options(
+        joinedload(Invoice.payments),
+        selectinload(Invoice.credits),
+        selectinload(Invoice.applications),
+        selectinload(Invoice.corrects),
+    )
     .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
 )
 
@@ -99,11 +105,7 @@ def billing_status(company_ids: list[int], on: date | None = None) -> dict[int, 
         )
         for cid in company_ids:
             status[cid]["declaration_due"] = cid not in declared
-    paid = (
-        select(Payment.invoice_id, func.coalesce(func.sum(Payment.amount), 0).label("paid"))
-        .group_by(Payment.invoice_id)
-        .subquery()
-    )
+    paid = ledger.settled_subquery()  # payments and credit notes applied
     rows = db.session.execute(
         select(Invoice.company_id, Invoice.total_ttc, func.coalesce(paid.c.paid, 0))
         .outerjoin(paid, paid.c.invoice_id == Invoice.id)

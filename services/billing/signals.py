@@ -11,10 +11,11 @@ from sqlalchemy import Date, Integer, String, and_, bindparam, cast, func, liter
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models.billing import CREDIT_NOTE, DECLARATION_SUPERSEDED, Declaration, Invoice, Payment, TariffYear
+from models.billing import CREDIT_NOTE, DECLARATION_SUPERSEDED, Declaration, Invoice, TariffYear
 from services import attention, staff_dashboard
 from services import billing as billing_service
 from services.billing import admin as billing_admin
+from services.billing import ledger
 
 MEMBER_ROWS = 10
 
@@ -96,7 +97,7 @@ def member_invoices(company) -> staff_dashboard.MemberSection:
     invoices = db.session.execute(
         select(Invoice)
         .where(Invoice.company_id == company.id)
-        .options(selectinload(Invoice.payments))
+        .options(selectinload(Invoice.payments), selectinload(Invoice.credits))
         .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
         .limit(MEMBER_ROWS)
     ).scalars()
@@ -174,7 +175,8 @@ def _attention_statement():
         ),
     )
     # What was paid on each invoice of these companies only (not a sum over every payment).
-    paid = select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoice_id == Invoice.id).scalar_subquery()
+    # What settled each invoice of these companies only (payments and credit notes applied).
+    paid = ledger.settled_scalar(Invoice.id)
     unpaid = (
         select(literal(_UNPAID, String), cast(null(), Integer), Invoice.company_id, func.min(Invoice.due_date))
         .where(Invoice.company_id.in_(company_ids), Invoice.kind != CREDIT_NOTE, paid < Invoice.total_ttc)

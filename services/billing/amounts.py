@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import (
-    func,
-    select,
-)
-
-from extensions import db
 from models.billing import (
     BANDS_FLAT,
     ENTRY_FEE_PER_COMPANY,
     ENTRY_FEE_PER_NEW_EMPLOYEE,
     MODE_PER_CATEGORY,
-    Declaration,
     TariffYear,
 )
 from models.companies import Company
 from services.billing.common import APPRENTICE, LINE_LABELS, ZERO, TariffError, money
-from services.billing.headcount import Counted, Excluded, classify, count_by_category
+from services.billing.headcount import Counted, Excluded, _year_before, classify, count_by_category
 
 
 @dataclass
@@ -148,12 +142,14 @@ class Preview:
         return len(self.counted)
 
 
-def is_new_company(company: Company, year: int) -> bool:
-    """A company with no declaration for an earlier year pays the per-company entry fee."""
-    earlier = db.session.execute(
-        select(func.count(Declaration.id)).where(Declaration.company_id == company.id, Declaration.year < year)
-    ).scalar_one()
-    return earlier == 0
+def is_new_company(company: Company, year: int, reference_date: date | None = None) -> bool:
+    """Whether the year's declaration bills the per-company entry fee. The company's adhesion
+    date (imported with the members, edited by staff) decides: it joined within the year up to
+    the reference date, or after it. Without an adhesion date the fee is not billed: the members
+    registered before the portal opened are not new (staff set the date of a new member)."""
+    if company.adhesion_date is None:
+        return False
+    return company.adhesion_date > _year_before(reference_date or date(year, 1, 1))
 
 
 def preview_declaration(company: Company, tariff: TariffYear) -> Preview:
@@ -164,7 +160,7 @@ def preview_declaration(company: Company, tariff: TariffYear) -> Preview:
     new_company = (
         tariff.entry_fee_mode == ENTRY_FEE_PER_COMPANY
         and bool(tariff.entry_fee)
-        and is_new_company(company, tariff.year)
+        and is_new_company(company, tariff.year, tariff.reference_date)
     )
     amount = compute_amount(tariff, counts, new_employees, new_company=new_company)
     return Preview(tariff, counted, excluded, counts, new_employees, new_company, amount)

@@ -12,11 +12,12 @@ from sqlalchemy import (
 
 from extensions import db
 from models.billing import (
+    DEFAULT_EXCLUDED_NATURES,
     MODE_PER_CATEGORY,
     TariffYear,
 )
 from models.companies import Company
-from models.employees import CATEGORIES, Employee
+from models.employees import CATEGORIES, CONTRACT_NATURES, Employee
 from services.billing.common import APPRENTICE, INTERIM
 
 
@@ -40,6 +41,19 @@ def _year_before(ref: date) -> date:
         return ref.replace(year=ref.year - 1, day=28)
 
 
+# Why a contract nature does not count by default: not an employment contract.
+NATURE_REASONS = {
+    "29": "Stagiaire (convention de stage, pas un contrat de travail)",
+    "80": "Mandataire social (pas un contrat de travail)",
+}
+
+
+def excluded_natures(tariff: TariffYear) -> list[str]:
+    """The contract natures the year's grid does not count (configuration per year)."""
+    natures = tariff.excluded_natures
+    return list(DEFAULT_EXCLUDED_NATURES) if natures is None else list(natures)
+
+
 def exclusion_reason(employee: Employee, tariff: TariffYear, ref_date: date) -> str | None:
     """Why an employee does not count at the reference date, or None when they count."""
     if employee.entry_date > ref_date:
@@ -48,6 +62,10 @@ def exclusion_reason(employee: Employee, tariff: TariffYear, ref_date: date) -> 
         return "Sorti avant la date de référence"
     if tariff.exclude_interim and employee.contract_nature == INTERIM:
         return "Intérimaire (facturé à l'acte)"
+    if employee.contract_nature in excluded_natures(tariff):
+        return NATURE_REASONS.get(employee.contract_nature) or (
+            f"{CONTRACT_NATURES.get(employee.contract_nature, employee.contract_nature)} : non compté cette année"
+        )
     if employee.contract_suspended and not tariff.include_suspended:
         return "Contrat suspendu"
     if employee.apprentice and not tariff.include_apprentices:

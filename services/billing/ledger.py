@@ -264,3 +264,120 @@ def member_account(company: Company) -> Account:
         credit=sum((inv.credit_remaining for inv in invoices), ZERO),
         balance=balance,
     )
+
+
+def allocate_payment(
+    company: Company,
+    invoice_ids: list[int],
+    amount,
+    paid_on: date,
+    method: str,
+    reference: str | None = None,
+    actor=None,
+) -> list[Payment]:
+    """One payment received, allocated to the chosen invoices of the company, the oldest due
+    first. It may not exceed what is still due on them (no hidden overpayment)."""
+    from services.billing.payments import record_payment
+
+    try:
+        value = money(amount)
+    except (InvalidOperation, ValueError, TypeError):
+        raise BillingError("Montant invalide.") from None
+    if value <= 0:
+        raise BillingError("Le montant doit être positif.")
+    if paid_on > today():
+        raise BillingError("La date ne peut pas être dans le futur.")
+    invoices = list(
+        db.session.execute(
+            select(Invoice)
+            .where(Invoice.company_id == company.id, Invoice.id.in_(invoice_ids or [0]), Invoice.kind != CREDIT_NOTE)
+            .options(selectinload(Invoice.payments), selectinload(Invoice.credits))
+            .order_by(Invoice.due_date, Invoice.id)
+        ).scalars()
+    )
+    invoices = [inv for inv in invoices if inv.amount_due > 0]
+    if not invoices:
+        raise BillingError("Choisissez au moins une facture qui reste à payer.")
+    due = sum((inv.amount_due for inv in invoices), ZERO)
+    if value > due:
+        raise BillingError(f"Le montant dépasse le reste à payer des factures choisies ({format_eur(due)}).")
+    payments, left = [], value
+    for inv in invoices:
+        part = min(left, inv.amount_due)
+        if part <= 0:
+            break
+        payments.append(record_payment(inv, part, paid_on, method, reference, actor))
+        left -= part
+    return payments
+
+
+# --------------------------------------------------------------------------- aged receivables
+
+AGE_BUCKETS = (
+    ("non_echu", "Non échu"),
+    ("0_30", "0 à 30 jours"),
+    ("31_60", "31 à 60 jours"),
+    ("61_90", "61 à 90 jours"),
+    ("plus_90", "Plus de 90 jours"),
+)
+
+
+def age_bucket(due_date: date, on: date) -> str:
+    """Days past the due date: not yet due, 0-30, 31-60, 61-90, over 90."""
+    days = (on - due_date).days
+    if days < 0:
+        return "non_echu"
+    if days <= 30:
+        return "0_30"
+    if days <= 60:
+        return "31_60"
+    if days <= 90:
+        return "61_90"
+    return "plus_90"
+
+
+@dataclass
+class AgedRow:
+    company_id: int
+    code: str
+    name: str
+    buckets: dict[str, Decimal] = field(default_factory=lambda: {key: ZERO for key, _ in AGE_BUCKETS})
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.buckets.values(), ZERO)
+
+
+@dataclass
+class AgedReceivables:
+    on: date
+    rows: list[AgedRow]
+    totals: dict[str, Decimal]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.totals.values(), ZERO)
+
+
+def aged_receivables(on: date | None = None) -> AgedReceivables:
+    """What members still owe, by age past the due date, per member (one query). Reads the
+    amount still due: total − credit notes applied − payments."""
+    on = on or today()
+    settled = settled_subquery()
+    left = Invoice.total_ttc - func.coalesce(settled.c.paid, 0)
+    rows = db.session.execute(
+        select(Invoice.company_id, Invoice.buyer_code, Invoice.buyer_name, Invoice.due_date, left)
+        .outerjoin(settled, settled.c.invoice_id == Invoice.id)
+        .where(Invoice.kind != CREDIT_NOTE, left > 0)
+        .order_by(Invoice.buyer_code, Invoice.id)
+    ).all()
+    by_company: dict[int, AgedRow] = {}
+    totals = {key: ZERO for key, _ in AGE_BUCKETS}
+    for company_id, code, name, due_date, amount in rows:
+        row = by_company.setdefault(company_id, AgedRow(company_id, code, name))
+        bucket = age_bucket(due_date, on)
+        value = money(amount)
+        row.buckets[bucket] += value
+        totals[bucket] += value
+    ordered = sorted(by_company.values(), key=lambda r: (-r.total, r.code))
+    return AgedReceivables(on, ordered, totals)

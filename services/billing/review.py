@@ -31,7 +31,14 @@ from models.companies import Company
 from models.employees import Employee
 from services.billing.amounts import Amount, compute_amount, is_new_company
 from services.billing.common import INTERIM
-from services.billing.headcount import Counted, Excluded, _year_before, billing_category, exclusion_reason
+from services.billing.headcount import (
+    Counted,
+    Excluded,
+    _year_before,
+    billing_category,
+    excluded_natures,
+    exclusion_reason,
+)
 
 # The review page of a large company: the same rules as `exclusion_reason` and
 # `billing_category`, written in SQL, so that the counts and the amount come from one
@@ -59,6 +66,8 @@ def counted_clause(tariff: TariffYear, ref_date, *, min_days=None):
     ]
     if tariff.exclude_interim:
         conditions.append(Employee.contract_nature != INTERIM)
+    if natures := excluded_natures(tariff):
+        conditions.append(Employee.contract_nature.not_in(natures))
     if not tariff.include_suspended:
         conditions.append(not_(Employee.contract_suspended))
     if not tariff.include_apprentices:
@@ -140,6 +149,7 @@ def _review_statements(tariff: TariffYear) -> _ReviewStatements:
         tariff.include_suspended,
         tariff.include_apprentices,
         bool(tariff.min_contract_days),
+        tuple(excluded_natures(tariff)),  # written into the statement by counted_clause
     )
     statements = _review_statements_cache.get(shape)
     if statements is not None:
@@ -242,7 +252,7 @@ def review_declaration(company: Company, tariff: TariffYear, page: int = 1, per_
     new_company = (
         tariff.entry_fee_mode == ENTRY_FEE_PER_COMPANY
         and bool(tariff.entry_fee)
-        and is_new_company(company, tariff.year)
+        and is_new_company(company, tariff.year, tariff.reference_date)
     )
     amount = compute_amount(tariff, counts, new_employees, new_company=new_company)
     headcount = sum(counts.values())

@@ -91,6 +91,25 @@ def member_declarations(company) -> staff_dashboard.MemberSection:
 
 
 @staff_dashboard.register_member_section
+def member_account(company) -> staff_dashboard.MemberSection | None:
+    """The link to the member's account, where staff bill by hand, refund and allocate (no query)."""
+    if company.is_site:
+        return None
+    return staff_dashboard.MemberSection(
+        "account",
+        "Compte de l'adhérent",
+        [
+            staff_dashboard.SectionRow(
+                "Mouvements, avoirs, remboursements, paiements, date d'adhésion",
+                "",
+                url_for("service.member_account", code=company.code),
+            )
+        ],
+        order=60,
+    )
+
+
+@staff_dashboard.register_member_section
 def member_invoices(company) -> staff_dashboard.MemberSection:
     """The member's invoices with their payment status (two queries)."""
     on = billing_service.today()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from sqlalchemy import (
     Date,
     bindparam,
@@ -15,14 +17,16 @@ from extensions import db
 from models.billing import (
     BANDS_FLAT,
     BANDS_PROGRESSIVE,
+    DEFAULT_EXCLUDED_NATURES,
     ENTRY_FEE_PER_COMPANY,
     ENTRY_FEE_PER_NEW_EMPLOYEE,
     MODE_PER_CATEGORY,
     MODE_SIZE_BANDS,
     TariffYear,
 )
+from models.employees import CONTRACT_NATURES
 from services import audit
-from services.billing.common import TariffError, money, today
+from services.billing.common import INTERIM, TariffError, format_eur, money, today
 
 
 def _decimal(value, what: str, *, required: bool = False) -> Decimal | None:
@@ -31,9 +35,14 @@ def _decimal(value, what: str, *, required: bool = False) -> Decimal | None:
             raise TariffError(f"{what} : valeur obligatoire.")
         return None
     try:
-        amount = money(value)
+        exact = Decimal(str(value))
+        amount = money(exact)
     except (InvalidOperation, ValueError, TypeError):
         raise TariffError(f"{what} : montant invalide ({value!r}).") from None
+    if not exact.is_finite():
+        raise TariffError(f"{what} : montant invalide ({value!r}).")
+    if exact != amount:  # 94.805 is refused, never stored as 94.81
+        raise TariffError(f"{what} : deux décimales au plus ({value}).")
     if amount < 0:
         raise TariffError(f"{what} : le montant ne peut pas être négatif.")
     return amount
@@ -60,6 +69,61 @@ def _int(value, what: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise TariffError(f"{what} : entier positif attendu.")
     return value
+
+
+def _natures(raw) -> list[str]:
+    """The DSN contract natures not counted (default: stage 29 and mandat social 80)."""
+    if raw is None:
+        return list(DEFAULT_EXCLUDED_NATURES)
+    if not isinstance(raw, list) or any(code not in CONTRACT_NATURES or code == INTERIM for code in raw):
+        raise TariffError(
+            "counting.excluded_natures : liste de codes de nature de contrat DSN (l'intérim a son propre réglage)."
+        )
+    return sorted(set(raw))
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """80-120 % of the year's national average cost per employee (L4622-6 Code du travail)."""
+
+    year: int
+    average: Decimal
+    low: Decimal
+    high: Decimal
+
+    def contains(self, price: Decimal) -> bool:
+        return self.low <= price <= self.high
+
+    @property
+    def text(self) -> str:
+        return (
+            f"Fourchette légale {self.year} : {format_eur(self.low)} à {format_eur(self.high)} HT par salarié "
+            f"(80 à 120 % du coût moyen national de {format_eur(self.average)})."
+        )
+
+
+def national_bracket(year: int) -> Bracket | None:
+    """The bracket of `year`, or None when its national average cost is not configured."""
+    costs = current_app.config.get("NATIONAL_AVERAGE_COST") or {}
+    raw = costs.get(year, costs.get(str(year)))
+    if raw is None:
+        return None
+    average = money(raw)
+    return Bracket(year, average, money(average * Decimal("0.8")), money(average * Decimal("1.2")))
+
+
+def _check_bracket(year: int, values: dict) -> None:
+    """Refuse a per-employee base price (SI, or each size band) outside the bracket. The SIA,
+    SIR and apprentice prices are priced from the base by each service and are not bounded
+    here (see docs/BILLING.md)."""
+    bracket = national_bracket(year)
+    if bracket is None:
+        return
+    checked = [("prices.SI", values["price_si"])]
+    checked += [(f"size_bands[{i}].price", Decimal(b["price"])) for i, b in enumerate(values["size_bands"] or [])]
+    for key, price in checked:
+        if price is not None and not bracket.contains(price):
+            raise TariffError(f"{key} : {format_eur(price)} est hors de la fourchette. {bracket.text}")
 
 
 def _size_bands(raw) -> list[dict]:
@@ -114,6 +178,7 @@ def set_tariff(year: int, data: dict, actor=None) -> TariffYear:
         "exclude_interim": _bool(counting.get("exclude_interim"), "counting.exclude_interim", True),
         "include_suspended": _bool(counting.get("include_suspended"), "counting.include_suspended", True),
         "include_apprentices": _bool(counting.get("include_apprentices"), "counting.include_apprentices", True),
+        "excluded_natures": _natures(counting.get("excluded_natures")),
         "campaign_opens_on": _date(campaign.get("opens_on"), "campaign.opens_on"),
         "campaign_closes_on": _date(campaign.get("closes_on"), "campaign.closes_on"),
         "payment_due_days": _int(data.get("payment_due_days"), "payment_due_days", 30),
@@ -128,6 +193,7 @@ def set_tariff(year: int, data: dict, actor=None) -> TariffYear:
         raise TariffError("campaign : la clôture précède l'ouverture.")
     if values["reference_date"] not in (date(year, 1, 1), date(year - 1, 12, 31)):
         raise TariffError(f"reference_date : {year}-01-01 ou {year - 1}-12-31.")
+    _check_bracket(year, values)
     tariff = tariff_for_year(year)
     if tariff is None:
         tariff = TariffYear(year=year)
@@ -165,6 +231,7 @@ def tariff_to_dict(tariff: TariffYear) -> dict:
             "exclude_interim": tariff.exclude_interim,
             "include_suspended": tariff.include_suspended,
             "include_apprentices": tariff.include_apprentices,
+            "excluded_natures": list(tariff.excluded_natures or []),
         },
         "campaign": {
             "opens_on": tariff.campaign_opens_on.isoformat(),

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import AuditEvent, Invoice, Payment, Refund
+from models import AuditEvent, Company, Invoice, Payment, Refund
 from services import billing
 from services.billing import ledger, manual
 from services.billing.common import TariffError
@@ -267,3 +267,31 @@ def test_tariff_form_shows_the_bracket(client):
     html = client.get("/service/tarifs/2026").get_data(as_text=True)
     assert "Fourchette légale 2026 : 92,80" in html and "139,20" in html
     assert "Compter les stagiaires" in html and "Compter les mandataires sociaux" in html
+
+
+def test_member_import_carries_the_adhesion_date(app):
+    from services.imports import apply_member_import, parse_member_csv
+
+    header = (
+        "code_adherent;raison_sociale;siret;adresse;code_postal;ville;telephone;email;num_teledeclarant;date_adhesion"
+    )
+    lines = [
+        header,
+        "00031;Ancien adhérent;73282932000074;1 rue A;22000;Saint-Brieuc;;;ABCDEFGH;15/03/2009",
+        "00032;Nouvel adhérent;73282932000074;2 rue B;22000;Saint-Brieuc;;;ABCDEFGH;",
+    ]
+    result = parse_member_csv("\n".join(lines).encode())
+    assert result.ok, result.errors
+    apply_member_import(result.rows)
+    db.session.commit()
+    dates = dict(db.session.execute(select(Company.code, Company.adhesion_date)).all())
+    assert dates["00031"] == date(2009, 3, 15) and dates["00032"] is None
+    bad = parse_member_csv("\n".join([header, lines[1].replace("15/03/2009", "31/02/2009")]).encode())
+    assert not bad.ok and "date d'adhésion" in str(bad.errors[0])
+    # Re-importing without the column keeps the date.
+    without = [header.rsplit(";", 1)[0], lines[1].rsplit(";", 1)[0]]
+    apply_member_import(parse_member_csv("\n".join(without).encode()).rows)
+    db.session.commit()
+    assert db.session.execute(select(Company.adhesion_date).where(Company.code == "00031")).scalar_one() == date(
+        2009, 3, 15
+    )

@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from models.audit import AuditEvent
+from models.bank import BankLine, BankStatement, SepaMandate
 from models.billing import (
     CreditApplication,
     Declaration,
@@ -23,6 +24,9 @@ from models.throttle import ThrottleCounter
 from models.users import LoginSession, User
 
 __all__ = [
+    "BankLine",
+    "BankStatement",
+    "SepaMandate",
     "AppointmentRequest",
     "CalendarFeed",
     "Centre",

@@ -208,7 +208,7 @@ class Invoice(db.Model):
 
     @property
     def amount_paid(self) -> Decimal:
-        return sum((p.amount for p in self.payments), Decimal("0.00"))
+        return sum((p.amount for p in self.payments if p.rejected_on is None), Decimal("0.00"))
 
     @property
     def amount_credited(self) -> Decimal:
@@ -279,6 +279,8 @@ class Payment(db.Model):
     method: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str | None] = mapped_column(String(100))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A direct debit the bank returned (rejected): the payment no longer settles the invoice.
+    rejected_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")

@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("service", __name__, url_prefix="/service")
 
 from blueprints.service import (  # noqa: E402,F401
+    bank,
     billing,
     ledger,
     member_import,

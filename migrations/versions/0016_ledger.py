@@ -1,5 +1,6 @@
 """The member's account (ledger): credit notes applied to invoices, refunds, manual invoices'
-reason; who counts per year (contract natures) and the member's adhesion date.
+reason, rejected direct debits; bank statements and their lines; SEPA mandates; who counts
+per year (contract natures) and the member's adhesion date.
 
 Revision ID: 0016_ledger
 Revises: 0013_perf_employees
@@ -66,6 +67,72 @@ def upgrade():
         batch_op.alter_column('excluded_natures', existing_type=sa.JSON(), nullable=False)
     with op.batch_alter_table('companies', schema=None) as batch_op:
         batch_op.add_column(sa.Column('adhesion_date', sa.Date(), nullable=True))
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rejected_on', sa.Date(), nullable=True))
+    op.create_table(
+        'bank_statements',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('key', sa.String(length=140), nullable=False),
+        sa.Column('format', sa.String(length=10), nullable=False),
+        sa.Column('account', sa.String(length=34), nullable=True),
+        sa.Column('filename', sa.String(length=200), nullable=False),
+        sa.Column('statement_date', sa.Date(), nullable=True),
+        sa.Column('imported_by_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['imported_by_id'], ['users.id'], ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('key'),
+    )
+    op.create_table(
+        'bank_lines',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('statement_id', sa.Integer(), nullable=False),
+        sa.Column('key', sa.String(length=200), nullable=False),
+        sa.Column('booking_date', sa.Date(), nullable=False),
+        sa.Column('amount', MONEY, nullable=False),
+        sa.Column('credit', sa.Boolean(), nullable=False),
+        sa.Column('reversal', sa.Boolean(), nullable=False),
+        sa.Column('reference', sa.String(length=300), nullable=True),
+        sa.Column('end_to_end_id', sa.String(length=35), nullable=True),
+        sa.Column('counterparty', sa.String(length=140), nullable=True),
+        sa.Column('return_reason', sa.String(length=10), nullable=True),
+        sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('invoice_id', sa.Integer(), nullable=True),
+        sa.Column('payment_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['statement_id'], ['bank_statements.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('key', name='uq_bank_lines_key'),
+    )
+    with op.batch_alter_table('bank_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_bank_lines_statement_id', ['statement_id'], unique=False)
+        batch_op.create_index('ix_bank_lines_status', ['status', 'booking_date'], unique=False)
+    op.create_table(
+        'sepa_mandates',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('company_id', sa.Integer(), nullable=False),
+        sa.Column('reference', sa.String(length=35), nullable=False),
+        sa.Column('creditor_id', sa.String(length=35), nullable=False),
+        sa.Column('debtor_name', sa.String(length=140), nullable=False),
+        sa.Column('iban', sa.String(length=34), nullable=False),
+        sa.Column('bic', sa.String(length=11), nullable=False),
+        sa.Column('signed_on', sa.Date(), nullable=False),
+        sa.Column('signed_by_id', sa.Integer(), nullable=True),
+        sa.Column('signed_by_name', sa.String(length=200), nullable=False),
+        sa.Column('document_id', sa.Integer(), nullable=True),
+        sa.Column('first_collected_on', sa.Date(), nullable=True),
+        sa.Column('revoked_on', sa.Date(), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['company_id'], ['companies.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['document_id'], ['documents.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['signed_by_id'], ['users.id'], ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('reference'),
+    )
+    with op.batch_alter_table('sepa_mandates', schema=None) as batch_op:
+        batch_op.create_index('ix_sepa_mandates_company_id', ['company_id'], unique=False)
     # Existing credit notes: apply each to the invoice it corrects, up to what is left on it.
     _apply_existing_credit_notes()
 
@@ -103,6 +170,16 @@ def _apply_existing_credit_notes():
 
 
 def downgrade():
+    with op.batch_alter_table('sepa_mandates', schema=None) as batch_op:
+        batch_op.drop_index('ix_sepa_mandates_company_id')
+    op.drop_table('sepa_mandates')
+    with op.batch_alter_table('bank_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_bank_lines_status')
+        batch_op.drop_index('ix_bank_lines_statement_id')
+    op.drop_table('bank_lines')
+    op.drop_table('bank_statements')
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_column('rejected_on')
     with op.batch_alter_table('companies', schema=None) as batch_op:
         batch_op.drop_column('adhesion_date')
     with op.batch_alter_table('tariff_years', schema=None) as batch_op:

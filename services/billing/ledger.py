@@ -32,7 +32,9 @@ def settled_subquery():
     `paid`, the name the status filters have always read). The SQL twin of
     `Invoice.amount_due`."""
     parts = union_all(
-        select(Payment.invoice_id.label("invoice_id"), Payment.amount.label("amount")),
+        select(Payment.invoice_id.label("invoice_id"), Payment.amount.label("amount")).where(
+            Payment.rejected_on.is_(None)
+        ),
         select(CreditApplication.invoice_id.label("invoice_id"), CreditApplication.amount.label("amount")),
     ).subquery()
     return select(parts.c.invoice_id, func.sum(parts.c.amount).label("paid")).group_by(parts.c.invoice_id).subquery()
@@ -40,7 +42,9 @@ def settled_subquery():
 
 def settled_scalar(invoice_column):
     """What settles the invoice `invoice_column` (correlated scalar, for per-company queries)."""
-    paid = select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoice_id == invoice_column)
+    paid = select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        Payment.invoice_id == invoice_column, Payment.rejected_on.is_(None)
+    )
     credited = select(func.coalesce(func.sum(CreditApplication.amount), 0)).where(
         CreditApplication.invoice_id == invoice_column
     )
@@ -150,7 +154,7 @@ def record_refund(
 @dataclass
 class Entry:
     on: date
-    kind: str  # facture | avoir | paiement | remboursement
+    kind: str  # facture | avoir | paiement | remboursement | rejet
     label: str
     reference: str
     debit: Decimal = ZERO
@@ -246,6 +250,18 @@ def member_account(company: Company) -> Account:
                         sequence=payment.id,
                     )
                 )
+                if payment.rejected_on is not None:
+                    entries.append(
+                        Entry(
+                            payment.rejected_on,
+                            "rejet",
+                            "Prélèvement rejeté par la banque",
+                            inv.number,
+                            debit=payment.amount,
+                            invoice=inv,
+                            sequence=payment.id,
+                        )
+                    )
     # By date; on one day the documents (in numbering order) come before the money movements.
     entries.sort(key=lambda e: (e.on, e.kind not in ("facture", "avoir"), e.sequence))
     balance = ZERO

@@ -1,0 +1,111 @@
+"""Back office: import the bank statement (camt.053 or CSV) and resolve the lines that wait."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from blueprints.htmx import render
+from blueprints.service import bp
+from blueprints.service.access import staff_required
+from blueprints.service.forms import REQUIRED, single_line
+from extensions import db
+from services.billing import bank
+from services.billing.common import BillingError
+
+
+class StatementForm(FlaskForm):
+    fichier = FileField("Relevé bancaire (camt.053 XML ou CSV)")
+
+    def validate_fichier(self, field):
+        if not field.data or not getattr(field.data, "filename", ""):
+            raise ValidationError("Choisissez le fichier du relevé.")
+
+
+class AssignForm(FlaskForm):
+    invoice_number = StringField("N° de facture", validators=[InputRequired(REQUIRED), Length(max=20), single_line])
+
+
+def _page(*, status: int = 200, form=None, assign_form=None, assign_line=None):
+    return render(
+        "service/billing/bank.html",
+        status=status,
+        form=form or StatementForm(formdata=None),
+        assign_form=assign_form,
+        assign_line=assign_line,
+        lines=bank.unmatched_lines(),
+        waiting=bank.count_unmatched(),
+        statements=bank.recent_statements(),
+    )
+
+
+@bp.get("/banque")
+@staff_required()
+def bank_statements():
+    """The statements imported and the credits waiting for a person."""
+    return _page()
+
+
+@bp.post("/banque/releves")
+@staff_required()
+def bank_statement_import():
+    form = StatementForm()
+    if not form.validate_on_submit():
+        return _page(status=422, form=form)
+    upload = form.fichier.data
+    try:
+        result = bank.import_statement(upload.read(bank.MAX_FILE_BYTES + 1), upload.filename, current_user)
+    except BillingError as exc:
+        db.session.rollback()
+        form.fichier.errors = [*form.fichier.errors, str(exc)]
+        return _page(status=422, form=form)
+    if result.already:
+        db.session.rollback()
+        flash("Ce relevé a déjà été importé : rien n'a changé.", "info")
+    else:
+        db.session.commit()
+        counts = result.counts
+        flash(
+            f"Relevé importé : {counts.get('matched', 0)} rapproché(s), {counts.get('unmatched', 0)} à rapprocher, "
+            f"{counts.get('rejected', 0)} prélèvement(s) rejeté(s), {counts.get('ignored', 0)} ignoré(s)"
+            + (f", {result.skipped} déjà connu(s)" if result.skipped else "")
+            + ".",
+            "success",
+        )
+    return redirect(url_for("service.bank_statements"), code=303)
+
+
+@bp.post("/banque/lignes/<int:line_id>/rapprocher")
+@staff_required()
+def bank_line_assign(line_id: int):
+    form = AssignForm()
+    if form.validate_on_submit():
+        try:
+            bank.assign_line(line_id, form.invoice_number.data, current_user)
+        except BillingError as exc:
+            form.invoice_number.errors = [*form.invoice_number.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash("Paiement enregistré sur la facture " + form.invoice_number.data.strip() + ".", "success")
+            return redirect(url_for("service.bank_statements"), code=303)
+    db.session.rollback()
+    return _page(status=422, assign_form=form, assign_line=line_id)
+
+
+@bp.post("/banque/lignes/<int:line_id>/ignorer")
+@staff_required()
+def bank_line_ignore(line_id: int):
+    form = FlaskForm()
+    if form.validate_on_submit():
+        try:
+            bank.ignore_line(line_id, current_user)
+        except BillingError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash("Ligne ignorée.", "success")
+    return redirect(url_for("service.bank_statements"), code=303)

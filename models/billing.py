@@ -49,6 +49,7 @@ DOC_KINDS = {
     "attestation": "Attestation de suivi",
     "avis": "Avis d'aptitude / d'inaptitude",
     "document_service": "Document du service",
+    "mandat": "Mandat de prélèvement SEPA",
 }
 BILLING_DOC_KINDS = (DOC_INVOICE, DOC_CREDIT_NOTE)
 

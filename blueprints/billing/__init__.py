@@ -29,4 +29,4 @@ register(
     )
 )
 
-from blueprints.billing import routes  # noqa: E402,F401
+from blueprints.billing import routes, sepa  # noqa: E402,F401

@@ -1,20 +1,24 @@
-"""Back office: import the bank statement (camt.053 or CSV) and resolve the lines that wait."""
+"""Back office: import the bank statement (camt.053 or CSV) and resolve the lines that wait;
+export the SEPA direct debit batch (pain.008)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from datetime import timedelta
+
+from flask import Response, flash, redirect, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import StringField
+from wtforms import SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from blueprints.htmx import render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
-from blueprints.service.forms import REQUIRED, single_line
+from blueprints.service.forms import REQUIRED, FrenchDateField, single_line
 from extensions import db
-from services.billing import bank
+from services import billing as billing_service
+from services.billing import bank, sepa
 from services.billing.common import BillingError
 
 
@@ -109,3 +113,49 @@ def bank_line_ignore(line_id: int):
             db.session.commit()
             flash("Ligne ignorée.", "success")
     return redirect(url_for("service.bank_statements"), code=303)
+
+
+# --------------------------------------------------------------------------- SEPA direct debit
+
+
+class DebitBatchForm(FlaskForm):
+    collection_date = FrenchDateField("Date du prélèvement", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
+    invoice_ids = SelectMultipleField("Factures à prélever", coerce=str, validate_choice=False)
+
+
+def _debits_page(form=None, status: int = 200):
+    if form is None:
+        form = DebitBatchForm(formdata=None)
+        form.collection_date.data = billing_service.today() + timedelta(days=sepa.PRENOTIFICATION_DAYS)
+    debits = sepa.due_debits()
+    return render("service/billing/debits.html", status=status, form=form, debits=debits)
+
+
+@bp.get("/prelevements")
+@staff_required()
+def sepa_debits():
+    """The invoices due of members with a mandate, to export as a pain.008 batch."""
+    return _debits_page()
+
+
+@bp.post("/prelevements")
+@staff_required()
+def sepa_debits_export():
+    form = DebitBatchForm()
+    if form.validate_on_submit():
+        ids = [int(v) for v in form.invoice_ids.data or [] if v.isdigit()]
+        try:
+            xml, debits = sepa.export_batch(ids, form.collection_date.data, current_user)
+        except BillingError as exc:
+            db.session.rollback()
+            target = form.collection_date if str(exc).startswith("Date") else form.invoice_ids
+            target.errors = [*target.errors, str(exc)]
+        else:
+            db.session.commit()
+            filename = f"prelevements-{form.collection_date.data:%Y%m%d}.xml"
+            return Response(
+                xml,
+                mimetype="application/xml",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+    return _debits_page(form, status=422)

@@ -1,11 +1,11 @@
 """Back office: import the bank statement (camt.053 or CSV) and resolve the lines that wait;
-export the SEPA direct debit batch (pain.008)."""
+export the SEPA direct debit batch (pain.008) and the FEC."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from flask import Response, flash, redirect, url_for
+from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -18,7 +18,7 @@ from blueprints.service.access import staff_required
 from blueprints.service.forms import REQUIRED, FrenchDateField, single_line
 from extensions import db
 from services import billing as billing_service
-from services.billing import bank, sepa
+from services.billing import bank, fec, sepa
 from services.billing.common import BillingError
 
 
@@ -159,3 +159,42 @@ def sepa_debits_export():
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
             )
     return _debits_page(form, status=422)
+
+
+# --------------------------------------------------------------------------- FEC
+
+
+class FecForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET that changes nothing
+
+    du = FrenchDateField("Du", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
+    au = FrenchDateField("Au", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
+
+    def validate_au(self, field):
+        if self.du.data and field.data and field.data < self.du.data:
+            raise ValidationError("La date de fin précède la date de début.")
+        if self.du.data and field.data and (field.data - self.du.data).days > 731:
+            raise ValidationError("Deux ans au plus.")
+
+
+@bp.get("/comptabilite")
+@staff_required()
+def accounting_export():
+    """The FEC (A47 A-1 LPF) of a date range, for the accounting software."""
+    form = FecForm(request.args)
+    if "du" not in request.args:
+        year = billing_service.today().year
+        form = FecForm(formdata=None, du=date(year, 1, 1), au=date(year, 12, 31))
+        return render("service/billing/accounting.html", form=form)
+    if not form.validate():
+        return render("service/billing/accounting.html", form=form, status=422)
+    filename, content = fec.fec_file(form.du.data, form.au.data)
+    return Response(
+        content,
+        mimetype="text/plain",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Type": "text/plain; charset=iso-8859-15",
+        },
+    )

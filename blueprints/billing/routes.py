@@ -464,7 +464,7 @@ def documents(company):
 @bp.get("/entreprises/<code>/compte")
 @company_view(right="invoices")
 def account(company):
-    """Mon compte: invoices, credit notes, payments and refunds, the amount due and the balance."""
+    """Relevé de compte: invoices, credit notes, payments and refunds, the amount due, the balance."""
     return render_template(
         "billing/account.html",
         company=company,

@@ -1,7 +1,7 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from models.audit import AuditEvent
-from models.bank import BankLine, BankStatement, SepaMandate
+from models.bank import BankLine, BankStatement, SepaDebit, SepaMandate
 from models.billing import (
     CreditApplication,
     Declaration,
@@ -26,6 +26,7 @@ from models.users import LoginSession, User
 __all__ = [
     "BankLine",
     "BankStatement",
+    "SepaDebit",
     "SepaMandate",
     "AppointmentRequest",
     "CalendarFeed",

@@ -107,3 +107,18 @@ class SepaMandate(db.Model):
     @property
     def iban_masked(self) -> str:
         return f"{self.iban[:4]} •••• •••• {self.iban[-4:]}"
+
+
+class SepaDebit(db.Model):
+    """An invoice put in an exported pain.008 batch: it is not proposed again until the bank
+    statement shows the collection (or its return)."""
+
+    __tablename__ = "sepa_debits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(35), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("sepa_mandates.id", ondelete="CASCADE"))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    collection_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -127,8 +127,8 @@ def _debits_page(form=None, status: int = 200):
     if form is None:
         form = DebitBatchForm(formdata=None)
         form.collection_date.data = billing_service.today() + timedelta(days=sepa.PRENOTIFICATION_DAYS)
-    debits = sepa.due_debits()
-    return render("service/billing/debits.html", status=status, form=form, debits=debits)
+    debits, pending = sepa.due_debits(with_pending=True)
+    return render("service/billing/debits.html", status=status, form=form, debits=debits, pending=pending)
 
 
 @bp.get("/prelevements")

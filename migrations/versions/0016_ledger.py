@@ -133,6 +133,22 @@ def upgrade():
     )
     with op.batch_alter_table('sepa_mandates', schema=None) as batch_op:
         batch_op.create_index('ix_sepa_mandates_company_id', ['company_id'], unique=False)
+    op.create_table(
+        'sepa_debits',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('batch_id', sa.String(length=35), nullable=False),
+        sa.Column('invoice_id', sa.Integer(), nullable=False),
+        sa.Column('mandate_id', sa.Integer(), nullable=False),
+        sa.Column('amount', MONEY, nullable=False),
+        sa.Column('collection_date', sa.Date(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['mandate_id'], ['sepa_mandates.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    with op.batch_alter_table('sepa_debits', schema=None) as batch_op:
+        batch_op.create_index('ix_sepa_debits_batch_id', ['batch_id'], unique=False)
+        batch_op.create_index('ix_sepa_debits_invoice_id', ['invoice_id'], unique=False)
     # Existing credit notes: apply each to the invoice it corrects, up to what is left on it.
     _apply_existing_credit_notes()
 
@@ -170,6 +186,10 @@ def _apply_existing_credit_notes():
 
 
 def downgrade():
+    with op.batch_alter_table('sepa_debits', schema=None) as batch_op:
+        batch_op.drop_index('ix_sepa_debits_invoice_id')
+        batch_op.drop_index('ix_sepa_debits_batch_id')
+    op.drop_table('sepa_debits')
     with op.batch_alter_table('sepa_mandates', schema=None) as batch_op:
         batch_op.drop_index('ix_sepa_mandates_company_id')
     op.drop_table('sepa_mandates')

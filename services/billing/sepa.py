@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models.bank import SepaMandate
+from models.bank import SepaDebit, SepaMandate
 from models.billing import CREDIT_NOTE, Document, Invoice
 from models.companies import Company
 from services import audit
@@ -223,21 +223,49 @@ class Debit:
         return self.invoice.amount_due
 
 
-def due_debits() -> list[Debit]:
-    """Invoices with an amount still due whose company has an active mandate (three queries)."""
+def _pending(invoice: Invoice, debits: list[SepaDebit]) -> SepaDebit | None:
+    """The batch that still waits for its collection on the statement, if any."""
+    for debit in debits:
+        collected = any(p.method == "prelevement" and p.paid_on >= debit.collection_date for p in invoice.payments)
+        if not collected:
+            return debit
+    return None
+
+
+def due_debits(*, with_pending: bool = False):
+    """Invoices with an amount still due whose company has an active mandate, except those in
+    an exported batch not yet collected (four queries). With `with_pending`, also returns
+    those (invoice, pending SepaDebit) pairs."""
     mandates = {
         m.company_id: m
         for m in db.session.execute(select(SepaMandate).where(SepaMandate.revoked_on.is_(None))).scalars()
     }
-    if not mandates:
-        return []
-    invoices = db.session.execute(
-        select(Invoice)
-        .where(Invoice.company_id.in_(mandates), Invoice.kind != CREDIT_NOTE)
-        .options(selectinload(Invoice.payments), selectinload(Invoice.credits))
-        .order_by(Invoice.due_date, Invoice.id)
-    ).scalars()
-    return [Debit(inv, mandates[inv.company_id]) for inv in invoices if inv.amount_due > 0]
+    due: list[Debit] = []
+    pending: list[tuple[Invoice, SepaDebit]] = []
+    if mandates:
+        invoices = [
+            inv
+            for inv in db.session.execute(
+                select(Invoice)
+                .where(Invoice.company_id.in_(mandates), Invoice.kind != CREDIT_NOTE)
+                .options(selectinload(Invoice.payments), selectinload(Invoice.credits))
+                .order_by(Invoice.due_date, Invoice.id)
+            ).scalars()
+            if inv.amount_due > 0
+        ]
+        batches: dict[int, list[SepaDebit]] = {}
+        if invoices:
+            for row in db.session.execute(
+                select(SepaDebit).where(SepaDebit.invoice_id.in_([i.id for i in invoices])).order_by(SepaDebit.id)
+            ).scalars():
+                batches.setdefault(row.invoice_id, []).append(row)
+        for inv in invoices:
+            waiting = _pending(inv, batches.get(inv.id, []))
+            if waiting is None:
+                due.append(Debit(inv, mandates[inv.company_id]))
+            else:
+                pending.append((inv, waiting))
+    return (due, pending) if with_pending else due
 
 
 def _clean(text: str, limit: int) -> str:
@@ -289,6 +317,15 @@ def export_batch(invoice_ids: list[int], collection_date: date, actor=None) -> t
         )
     xml = sepa.export(validate=True)
     for debit in chosen:
+        db.session.add(
+            SepaDebit(
+                batch_id=batch_id,
+                invoice_id=debit.invoice.id,
+                mandate_id=debit.mandate.id,
+                amount=debit.amount,
+                collection_date=collection_date,
+            )
+        )
         if debit.mandate.first_collected_on is None:
             debit.mandate.first_collected_on = collection_date
         recipients = invoice_recipients(debit.invoice.company)

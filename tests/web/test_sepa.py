@@ -124,6 +124,10 @@ def test_staff_export_a_pain008_batch_that_validates_and_prenotifies(client, mem
     assert set(message.recipients) == {"compta@legoff.test", "gerante@legoff.test"}
     db.session.expire_all()
     assert db.session.execute(select(SepaMandate)).scalar_one().first_collected_on == when
+    # Not proposed again until the statement shows the collection.
+    again = client.get("/service/prelevements").get_data(as_text=True)
+    assert "Aucune facture à prélever." in again and "en attente d'encaissement" in again
+    assert sepa.due_debits() == []
 
 
 def test_bank_details_checks():

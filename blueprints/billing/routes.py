@@ -461,7 +461,7 @@ def documents(company):
     return render("billing/documents.html", "billing/_documents_list.html", **ctx)
 
 
-@bp.get("/entreprises/<code>/compte")
+@bp.get("/entreprises/<code>/releve-de-compte")
 @company_view(right="invoices")
 def account(company):
     """Relevé de compte: invoices, credit notes, payments and refunds, the amount due, the balance."""

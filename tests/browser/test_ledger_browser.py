@@ -121,7 +121,7 @@ def test_member_account_with_a_credit_note_at_360px(mobile_page, live_server):
         billing.record_payment(invoice, "1000.00", billing.today(), "virement", invoice.number)
         db.session.commit()
     browser_login(mobile_page, live_server, employer)
-    mobile_page.goto("/entreprises/00010/compte")
+    mobile_page.goto("/entreprises/00010/releve-de-compte")
     expect(mobile_page.get_by_test_id("total-due")).to_have_text("1\u00a0646,96\u00a0€")
     expect(mobile_page.get_by_text(f"Avoir (corrige la facture {invoice.number})")).to_be_visible()
     page_checks(mobile_page, context="member account, 360 px")

@@ -97,7 +97,7 @@ def test_employer_sees_the_amount_due_and_never_the_credit_note_number(client, m
     assert f"Corrige la facture {invoice.number}" in html
     payer = html.split("Comment payer ?")[1]
     assert f"« {invoice.number} / 00010 »" in payer and note.number not in payer
-    account = client.get("/entreprises/00010/compte")
+    account = client.get("/entreprises/00010/releve-de-compte")
     page = account.get_data(as_text=True)
     assert account.status_code == 200 and page.count("<h1") == 1
     assert f'data-testid="total-due">{eur("2 646,96")}<' in page
@@ -184,7 +184,7 @@ def test_account_page_runs_a_fixed_number_of_queries(client, member):
 
     def queries() -> int:
         with count_queries() as seen:
-            assert client.get("/entreprises/00010/compte").status_code == 200
+            assert client.get("/entreprises/00010/releve-de-compte").status_code == 200
         return len(seen)
 
     def one_more():
@@ -208,5 +208,14 @@ def test_account_is_company_scoped(client, member):
     stranger = make_member(other, email="garage@morvan.test")
     db.session.commit()
     login(client, stranger)
-    assert client.get("/entreprises/00010/compte").status_code == 404
-    assert client.get("/entreprises/00020/compte").status_code == 200
+    assert client.get("/entreprises/00010/releve-de-compte").status_code == 404
+    assert client.get("/entreprises/00020/releve-de-compte").status_code == 200
+
+
+def test_no_two_endpoints_share_a_url(app):
+    """The account pages once shadowed "Mon compte" (/entreprises/<code>/compte): never again."""
+    seen: dict[tuple[str, str], str] = {}
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            other = seen.setdefault((rule.rule, method), rule.endpoint)
+            assert other == rule.endpoint, f"{method} {rule.rule}: {other} and {rule.endpoint}"

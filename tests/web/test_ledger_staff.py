@@ -100,6 +100,10 @@ def test_staff_issue_a_manual_invoice_then_a_credit_note_with_reasons(client, me
     html = client.get(ACCOUNT).get_data(as_text=True)
     assert f"Avoir (corrige la facture {invoice.number}) – Geste commercial" in html
     assert audit_actions().count("invoice.issued") == 2 and "credit_note.applied" in audit_actions()
+    invoice_page = client.get(f"/service/factures/{invoice.id}").get_data(as_text=True)
+    assert "Avoirs imputés" in invoice_page and credit.number in invoice_page
+    note_page = client.get(f"/service/factures/{credit.id}").get_data(as_text=True)
+    assert "Avoir de la facture" in note_page and "motif : Geste commercial" in note_page
 
 
 def test_staff_allocate_a_payment_to_invoices_and_refund_a_credit(client, member):

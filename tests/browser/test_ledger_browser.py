@@ -127,3 +127,21 @@ def test_member_account_with_a_credit_note_at_360px(mobile_page, live_server):
     page_checks(mobile_page, context="member account, 360 px")
     assert mobile_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     screenshot(mobile_page, "member-account-mobile")
+
+
+def test_mandate_without_javascript(page_nojs, live_server):
+    company = make_company("00010", name="Boulangerie Le Goff")
+    employer = make_member(company, email="gerante@legoff.test")
+    db.session.commit()
+    browser_login(page_nojs, live_server, employer)
+    page_nojs.goto("/entreprises/00010/prelevement")
+    page_nojs.get_by_label("IBAN").fill("DE89 3704 0044 0532 0130 00")
+    page_nojs.get_by_role("button", name="Signer le mandat").click()
+    expect(page_nojs.locator(".field__error").first).to_contain_text("Cochez la case")
+    expect(page_nojs.get_by_label("IBAN")).to_have_value("DE89 3704 0044 0532 0130 00")
+    page_nojs.get_by_label("J'autorise le service").check()
+    page_nojs.get_by_role("button", name="Signer le mandat").click()
+    expect(page_nojs.get_by_test_id("mandate")).to_contain_text("RUM-00010-0001")
+    page_nojs.get_by_role("button", name="Révoquer le mandat").click()
+    expect(page_nojs.get_by_text("Mandat RUM-00010-0001 révoqué")).to_be_visible()
+    assert page_nojs.locator("h1").count() == 1

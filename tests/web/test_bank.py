@@ -135,3 +135,29 @@ def test_bank_pages_are_staff_only(client, invoices):
     db.session.commit()
     login(client, user)
     assert client.get("/service/banque").status_code in (302, 303, 403, 404)
+
+
+def test_staff_lists_run_a_fixed_number_of_queries(client, invoices):
+    from tests.conftest import count_queries
+
+    staff_logged_in(client)
+
+    def queries(path: str) -> int:
+        client.get(path)
+        with count_queries() as seen:
+            assert client.get(path).status_code == 200
+        return len(seen)
+
+    with write_intent():
+        bank.import_statement(SAMPLE, "releve.xml")
+        db.session.commit()
+    few = {path: queries(path) for path in ("/service/banque", "/service/factures/anciennete", "/service/prelevements")}
+    more = make_company("00030", name="Crêperie Ty Breizh")
+    db.session.commit()
+    with write_intent():
+        for _ in range(6):
+            manual.issue_manual_invoice(more, label="X", quantity=1, unit_price="100", reason="R", actor=None, on=ON)
+        csv = "date;montant;libelle;reference\n" + "".join(f"2{i}/11/2026;{i + 1},00;VIR {i};\n" for i in range(6))
+        bank.import_statement(csv.encode(), "autre.csv")
+        db.session.commit()
+    assert {path: queries(path) for path in few} == few

@@ -7,9 +7,6 @@ from services.billing.amounts import (  # noqa: F401
     Amount,
     Line,
     Preview,
-    _band_label,
-    _line,
-    _totals,
     compute_amount,
     is_new_company,
     preview_declaration,
@@ -31,12 +28,7 @@ from services.billing.common import (  # noqa: F401
     today,
 )
 from services.billing.declarations import (  # noqa: F401
-    _CAMPAIGN_AND_PAST,
-    _OPEN_TARIFF,
-    _PAST_DECLARATIONS,
     PAST_SHOWN,
-    _issue_correction,
-    _snapshot,
     campaign_and_past,
     confirm_declaration,
     current_declaration,
@@ -45,8 +37,6 @@ from services.billing.declarations import (  # noqa: F401
 from services.billing.headcount import (  # noqa: F401
     Counted,
     Excluded,
-    _register_rows,
-    _year_before,
     billing_category,
     classify,
     count_by_category,
@@ -54,10 +44,6 @@ from services.billing.headcount import (  # noqa: F401
     exclusion_reason,
 )
 from services.billing.invoices import (  # noqa: F401
-    _address,
-    _issue,
-    _mail_invoice,
-    _with_fees,
     attach_invoice_pdf,
     invoice_by_number,
     invoice_recipients,
@@ -78,7 +64,6 @@ from services.billing.ledger import (  # noqa: F401
     use_available_credit,
 )
 from services.billing.payments import (  # noqa: F401
-    _COMPANY_INVOICES,
     billing_status,
     company_invoices,
     record_payment,
@@ -90,23 +75,12 @@ from services.billing.review import (  # noqa: F401
     ExcludedPage,
     Review,
     ReviewEmployee,
-    _days_between,
-    _review_statements,
-    _review_statements_cache,
-    _ReviewStatements,
     counted_clause,
     excluded_employees,
     review_declaration,
 )
 from services.billing.tariffs import (  # noqa: F401
-    _NEXT_CAMPAIGN,
-    _OPEN_CAMPAIGN,
     Bracket,
-    _bool,
-    _date,
-    _decimal,
-    _int,
-    _size_bands,
     campaign_state,
     national_bracket,
     next_campaign,

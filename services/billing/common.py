@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -40,6 +40,35 @@ def money(value) -> Decimal:
     if isinstance(value, float):
         value = str(value)
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def positive_amount(value, what: str | None = None) -> Decimal:
+    """A positive amount of at most two decimals, never rounded silently ("1 200,50" and
+    "1200.50" read alike). Refusals are French messages, prefixed with `what` when given."""
+
+    def refuse(text: str) -> BillingError:
+        return BillingError(f"{what} : {text}" if what else text[:1].upper() + text[1:])
+
+    try:
+        raw = Decimal(str(value).strip().replace("\u00a0", "").replace(" ", "").replace(",", "."))
+    except (InvalidOperation, ValueError, TypeError):
+        raise refuse("montant invalide.") from None
+    if not raw.is_finite():
+        raise refuse("montant invalide.")
+    if raw <= 0:
+        raise refuse("le montant doit être positif.")
+    if raw != raw.quantize(CENT):
+        raise refuse("deux décimales au plus.")
+    if raw >= Decimal("1000000000"):
+        raise refuse("montant trop élevé.")
+    return raw.quantize(CENT)
+
+
+def check_reference(reference: str | None) -> str | None:
+    """A payment reference: one line of 100 characters at most."""
+    if reference and ("\r" in reference or "\n" in reference or len(reference) > 100):
+        raise BillingError("Référence invalide.")
+    return reference or None
 
 
 def format_eur(value) -> str:

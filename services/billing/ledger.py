@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import selectinload
@@ -24,7 +24,7 @@ from extensions import db
 from models.billing import CREDIT_NOTE, PAYMENT_METHODS, CreditApplication, Invoice, Payment, Refund
 from models.companies import Company
 from services import audit
-from services.billing.common import ZERO, BillingError, format_eur, money, today
+from services.billing.common import ZERO, BillingError, check_reference, format_eur, money, positive_amount, today
 
 
 def settled_subquery():
@@ -111,20 +111,14 @@ def record_refund(
     """The service pays back (part of) a credit note's remaining credit."""
     if note.kind != CREDIT_NOTE:
         raise BillingError("Seul le crédit d'un avoir se rembourse.")
-    try:
-        value = money(amount)
-    except (InvalidOperation, ValueError, TypeError):
-        raise BillingError("Montant invalide.") from None
-    if value <= 0:
-        raise BillingError("Le montant doit être positif.")
+    value = positive_amount(amount)
     if value > note.credit_remaining:
         raise BillingError(f"Le montant dépasse le crédit restant de l'avoir ({format_eur(note.credit_remaining)}).")
     if method not in PAYMENT_METHODS:
         raise BillingError("Mode de remboursement inconnu.")
     if refunded_on > today():
         raise BillingError("La date ne peut pas être dans le futur.")
-    if reference and ("\r" in reference or "\n" in reference or len(reference) > 100):
-        raise BillingError("Référence invalide.")
+    check_reference(reference)
     refund = Refund(
         company_id=note.company_id,
         credit_note=note,
@@ -295,12 +289,7 @@ def allocate_payment(
     first. It may not exceed what is still due on them (no hidden overpayment)."""
     from services.billing.payments import record_payment
 
-    try:
-        value = money(amount)
-    except (InvalidOperation, ValueError, TypeError):
-        raise BillingError("Montant invalide.") from None
-    if value <= 0:
-        raise BillingError("Le montant doit être positif.")
+    value = positive_amount(amount)
     if paid_on > today():
         raise BillingError("La date ne peut pas être dans le futur.")
     invoices = list(

@@ -5,7 +5,7 @@ number of the year's single sequence and enter the member's account like any oth
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -15,7 +15,7 @@ from models.companies import Company
 from services import audit
 from services.billing import ledger
 from services.billing.amounts import _line, _totals
-from services.billing.common import BillingError, format_eur, money, today
+from services.billing.common import BillingError, format_eur, positive_amount, today
 from services.billing.invoices import _address, next_invoice_number
 
 DEFAULT_VAT_RATE = Decimal("20.00")
@@ -33,17 +33,10 @@ def _clean_text(value, what: str, max_length: int) -> str:
 
 def _amount(value, what: str) -> Decimal:
     """A positive amount with at most two decimals (never rounded silently)."""
-    try:
-        raw = Decimal(str(value).strip().replace(",", ".").replace("\u00a0", "").replace(" ", ""))
-    except (InvalidOperation, ValueError, TypeError):
-        raise BillingError(f"{what} : montant invalide.") from None
-    if not raw.is_finite() or raw <= 0:
-        raise BillingError(f"{what} : le montant doit être positif.")
-    if raw != raw.quantize(Decimal("0.01")):
-        raise BillingError(f"{what} : deux décimales au plus.")
-    if raw >= Decimal("1000000"):
+    amount = positive_amount(value, what)
+    if amount >= Decimal("1000000"):
         raise BillingError(f"{what} : montant trop élevé.")
-    return money(raw)
+    return amount
 
 
 def credited_on(invoice: Invoice) -> Decimal:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import InvalidOperation
 
 from sqlalchemy import (
     Integer,
@@ -24,7 +23,7 @@ from models.billing import (
 from models.companies import Company
 from services import audit
 from services.billing import ledger
-from services.billing.common import ZERO, BillingError, format_eur, money, today
+from services.billing.common import ZERO, BillingError, check_reference, format_eur, money, positive_amount, today
 from services.billing.tariffs import open_campaign
 
 
@@ -32,20 +31,14 @@ def record_payment(
     invoice: Invoice, amount, paid_on: date, method: str, reference: str | None = None, actor=None
 ) -> Payment:
     """Record a payment the service received; the invoice's status follows from its payments."""
-    try:
-        value = money(amount)
-    except (InvalidOperation, ValueError, TypeError):
-        raise BillingError("Montant invalide.") from None
-    if value <= 0:
-        raise BillingError("Le montant doit être positif.")
+    value = positive_amount(amount)
     if invoice.kind == CREDIT_NOTE:
         raise BillingError("Un avoir ne se paie pas.")
     if method not in PAYMENT_METHODS:
         raise BillingError(f"Mode de paiement inconnu ({', '.join(PAYMENT_METHODS)}).")
     if value > invoice.amount_due:
         raise BillingError(f"Le montant dépasse le reste à payer ({format_eur(invoice.amount_due)}).")
-    if reference and ("\r" in reference or "\n" in reference or len(reference) > 100):
-        raise BillingError("Référence invalide.")
+    check_reference(reference)
     payment = Payment(
         invoice=invoice,
         paid_on=paid_on,

@@ -219,3 +219,16 @@ def test_no_two_endpoints_share_a_url(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             other = seen.setdefault((rule.rule, method), rule.endpoint)
             assert other == rule.endpoint, f"{method} {rule.rule}: {other} and {rule.endpoint}"
+
+
+def test_payments_and_refunds_are_never_rounded_silently(member):
+    company, _ = member
+    invoice, note = reported_case(company)
+    with pytest.raises(BillingError, match="Deux décimales au plus"):
+        billing.record_payment(invoice, "10.005", billing.today(), "virement")
+    with pytest.raises(BillingError, match="positif"):
+        billing.record_payment(invoice, "-1", billing.today(), "virement")
+    with write_intent():
+        payment = billing.record_payment(invoice, "1 000,50", billing.today(), "virement")
+        db.session.commit()
+    assert payment.amount == Decimal("1000.50")

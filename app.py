@@ -124,7 +124,7 @@ def _register_providers() -> None:
     """Importing a provider module registers its providers (once per process): the back-office
     dashboard counts and member-page sections (services/staff/dashboard.py) and the "À
     traiter" labels of "Mes entreprises" (services/companies/attention.py)."""
-    import services.billing_signals  # noqa: F401  (billing: dashboard, member page, "À traiter")
+    import services.billing.signals  # noqa: F401  (billing: dashboard, member page, "À traiter")
     import services.staff.dashboard  # noqa: F401  (planning and messages counts, built in)
 
 

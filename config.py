@@ -66,6 +66,13 @@ class Config:
     SERVICE_STAFF_EMAIL = _env("SERVICE_STAFF_EMAIL", f"salaries@{SERVICE_DOMAIN}")
     SERVICE_IBAN = _env("SERVICE_IBAN", "FR76 0000 0000 0000 0000 0000 000")
     SERVICE_BIC = _env("SERVICE_BIC", "AGRIFRPP000")
+    # National average cost of the "ensemble socle" per employee, € HT, by year (arrêté of
+    # 25/09/2025 for 2026): a grid's per-employee prices must lie within 80-120 % of it
+    # (L4622-6 Code du travail). Add each year when its arrêté is published.
+    NATIONAL_AVERAGE_COST = {2025: "115.50", 2026: "116.00"}
+    # SEPA creditor identifier (ICS) given by the Banque de France; the default is a well-formed
+    # placeholder for development and tests (FR + key + ZZZ + 6 digits).
+    SEPA_CREDITOR_ID = _env("SEPA_CREDITOR_ID", "FR72ZZZ123456")
 
     # Mail: every message goes through the outbox table; the worker hands it to Flask-Mail.
     MAIL_SERVER = _env("MAIL_SERVER", "localhost")

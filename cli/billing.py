@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from extensions import db
+from models.billing import PAYMENT_METHODS
 from services import billing as billing_service
 from services.core.database import write_intent
 
@@ -70,9 +71,7 @@ def tariff_show(year: int) -> None:
 @click.argument("invoice_number")
 @click.argument("amount")
 @click.option("--date", "paid_on", default=None, help="Date of the payment, YYYY-MM-DD (default: today).")
-@click.option(
-    "--method", default="virement", show_default=True, type=click.Choice(sorted(billing_service.PAYMENT_METHODS))
-)
+@click.option("--method", default="virement", show_default=True, type=click.Choice(sorted(PAYMENT_METHODS)))
 @click.option("--reference", default=None, help="Bank reference of the payment.")
 def payment_record(invoice_number: str, amount: str, paid_on: str | None, method: str, reference: str | None) -> None:
     """Record a payment of AMOUNT (e.g. 1300.32) on INVOICE_NUMBER."""
@@ -105,7 +104,7 @@ billing_cli.add_command(reminders_cli)
 @reminders_cli.command("send")
 def reminders_send() -> None:
     """Queue a reminder for every overdue invoice not reminded in the last 7 days (for cron)."""
-    from services import billing_admin
+    from services.billing import admin as billing_admin
 
     with write_intent():
         run = billing_admin.send_overdue_reminders(None)

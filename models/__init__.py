@@ -1,7 +1,19 @@
 """All models, imported here so that Alembic and the app see every table."""
 
 from models.audit import AuditEvent
-from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceSequence, Payment, PendingFee, TariffYear
+from models.bank import BankLine, BankStatement, SepaDebit, SepaMandate
+from models.billing import (
+    CreditApplication,
+    Declaration,
+    Document,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    Payment,
+    PendingFee,
+    Refund,
+    TariffYear,
+)
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
 from models.employees import Employee, EmployeeChange
 from models.integration import ApiIdempotencyKey, IntegrationClient, WebhookDelivery
@@ -14,7 +26,11 @@ from models.users import LoginSession, User
 
 __all__ = [
     "ApiIdempotencyKey",
+    "BankLine",
+    "BankStatement",
     "IntegrationClient",
+    "SepaDebit",
+    "SepaMandate",
     "WebhookDelivery",
     "AppointmentRequest",
     "CalendarFeed",
@@ -25,6 +41,7 @@ __all__ = [
     "AuditEvent",
     "Company",
     "ContactMessage",
+    "CreditApplication",
     "Declaration",
     "Document",
     "EmailChangeRequest",
@@ -39,6 +56,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PendingFee",
+    "Refund",
     "ROLES",
     "ROLE_ACCOUNTANT",
     "ROLE_EMPLOYER",

@@ -49,6 +49,7 @@ DOC_KINDS = {
     "attestation": "Attestation de suivi",
     "avis": "Avis d'aptitude / d'inaptitude",
     "document_service": "Document du service",
+    "mandat": "Mandat de prélèvement SEPA",
 }
 BILLING_DOC_KINDS = (DOC_INVOICE, DOC_CREDIT_NOTE)
 
@@ -61,6 +62,7 @@ PAYMENT_METHODS = {
 }
 
 MONEY = Numeric(12, 2)
+DEFAULT_EXCLUDED_NATURES = ("29", "80")
 
 
 class TariffYear(db.Model):
@@ -89,6 +91,9 @@ class TariffYear(db.Model):
     exclude_interim: Mapped[bool] = mapped_column(Boolean, default=True)
     include_suspended: Mapped[bool] = mapped_column(Boolean, default=True)
     include_apprentices: Mapped[bool] = mapped_column(Boolean, default=True)
+    # DSN contract natures not counted that year (interim has its own switch above). Default:
+    # stage (29) and mandat social (80), which are not employment contracts.
+    excluded_natures: Mapped[list] = mapped_column(JSON, default=lambda: list(DEFAULT_EXCLUDED_NATURES))
     campaign_opens_on: Mapped[date] = mapped_column(Date)
     campaign_closes_on: Mapped[date] = mapped_column(Date)
     payment_due_days: Mapped[int] = mapped_column(Integer, default=30)
@@ -162,6 +167,9 @@ class Invoice(db.Model):
     total_ht: Mapped[Decimal] = mapped_column(MONEY)
     total_vat: Mapped[Decimal] = mapped_column(MONEY)
     total_ttc: Mapped[Decimal] = mapped_column(MONEY)
+    # Why staff issued it by hand (no-show fee, interim visits, goodwill...); None for the
+    # invoices a declaration issues.
+    reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     company = relationship("Company")
@@ -173,6 +181,21 @@ class Invoice(db.Model):
     payments: Mapped[list[Payment]] = relationship(
         back_populates="invoice", order_by="Payment.paid_on", cascade="all, delete-orphan"
     )
+    # The credit notes applied to this invoice (what they take off its amount due).
+    credits: Mapped[list[CreditApplication]] = relationship(
+        foreign_keys="CreditApplication.invoice_id",
+        back_populates="invoice",
+        order_by="CreditApplication.id",
+        cascade="all, delete-orphan",
+    )
+    # For a credit note: the invoices it was applied to, and what was refunded from it.
+    applications: Mapped[list[CreditApplication]] = relationship(
+        foreign_keys="CreditApplication.credit_note_id",
+        back_populates="credit_note",
+        order_by="CreditApplication.id",
+        cascade="all, delete-orphan",
+    )
+    refunds: Mapped[list[Refund]] = relationship(back_populates="credit_note", order_by="Refund.id")
 
     __table_args__ = (Index("ix_invoices_company_issue", "company_id", "issue_date"),)
 
@@ -186,22 +209,46 @@ class Invoice(db.Model):
 
     @property
     def amount_paid(self) -> Decimal:
-        return sum((p.amount for p in self.payments), Decimal("0.00"))
+        return sum((p.amount for p in self.payments if p.rejected_on is None), Decimal("0.00"))
+
+    @property
+    def amount_credited(self) -> Decimal:
+        """What the credit notes applied to this invoice take off it."""
+        return sum((c.amount for c in self.credits), Decimal("0.00"))
 
     @property
     def amount_due(self) -> Decimal:
-        return max(self.total_ttc - self.amount_paid, Decimal("0.00"))
+        """Total TTC − credit notes applied − payments allocated (a credit note: nothing due)."""
+        if self.is_credit_note:
+            return Decimal("0.00")
+        return max(self.total_ttc - self.amount_credited - self.amount_paid, Decimal("0.00"))
+
+    @property
+    def credit_applied(self) -> Decimal:
+        """For a credit note: what it already took off invoices."""
+        return sum((a.amount for a in self.applications), Decimal("0.00"))
+
+    @property
+    def credit_refunded(self) -> Decimal:
+        return sum((r.amount for r in self.refunds), Decimal("0.00"))
+
+    @property
+    def credit_remaining(self) -> Decimal:
+        """For a credit note: the credit still available (next invoice or a refund)."""
+        if not self.is_credit_note:
+            return Decimal("0.00")
+        return max(self.total_ttc - self.credit_applied - self.credit_refunded, Decimal("0.00"))
 
     def payment_status(self, today: date) -> str:
-        """payee | partielle | a_payer | en_retard (credit notes: avoir)."""
+        """payee | partielle | a_payer | en_retard (credit notes: avoir), from the amount due."""
         if self.is_credit_note:
             return "avoir"
-        paid = self.amount_paid
-        if paid >= self.total_ttc:
+        due = self.amount_due
+        if due <= 0:
             return "payee"
         if today > self.due_date:
             return "en_retard"
-        if paid > 0:
+        if due < self.total_ttc:
             return "partielle"
         return "a_payer"
 
@@ -233,6 +280,8 @@ class Payment(db.Model):
     method: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str | None] = mapped_column(String(100))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A direct debit the bank returned (rejected): the payment no longer settles the invoice.
+    rejected_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
@@ -288,3 +337,42 @@ class PendingFee(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_pending_fees_company_invoice", "company_id", "invoice_id"),)
+
+
+class CreditApplication(db.Model):
+    """A credit note applied to an invoice: first the invoice it corrects, then (its surplus)
+    the company's next invoices. Amounts are TTC."""
+
+    __tablename__ = "credit_applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    applied_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    credit_note: Mapped[Invoice] = relationship(foreign_keys=[credit_note_id], back_populates="applications")
+    invoice: Mapped[Invoice] = relationship(foreign_keys=[invoice_id], back_populates="credits")
+
+
+class Refund(db.Model):
+    """Money the service paid back to a member, out of a credit note's remaining credit."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    credit_note_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    refunded_on: Mapped[date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    credit_note: Mapped[Invoice] = relationship(back_populates="refunds")
+
+    @property
+    def method_label(self) -> str:
+        return PAYMENT_METHODS.get(self.method, self.method)

@@ -28,4 +28,4 @@ RUBRIQUES = (
     ),
 )
 
-from blueprints.billing import routes  # noqa: E402,F401
+from blueprints.billing import routes, sepa  # noqa: E402,F401

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 
 from models.billing import DOC_KINDS
 from models.employees import CATEGORIES, CATEGORY_LABELS, CONTRACT_NATURES
+from services.employees.register import EXIT_REASONS
 
 REQUIRED = "Ce champ est obligatoire."
 BAD_DATE = "Date invalide (format JJ/MM/AAAA)."
@@ -56,6 +57,7 @@ class HireForm(FlaskForm):
 
 class DepartureForm(FlaskForm):
     exit_date = DateField("Date de sortie", validators=[InputRequired(REQUIRED), plausible_date], format="%Y-%m-%d")
+    exit_reason = SelectField("Motif de sortie", choices=choices(EXIT_REASONS.items()), default="autre")
 
 
 class CategoryForm(FlaskForm):

@@ -20,6 +20,7 @@ from services import scope
 from services.companies import documents as company_documents
 from services.companies.access import has_right
 from services.core import audit
+from services.employees import register as employee_service
 from services.employees.follow_up import category_explanation
 
 DOCUMENTS_PER_PAGE = 25
@@ -81,6 +82,7 @@ def _cotisation_context(
         "paris": billing_service.PARIS,
         "message": message,
         "categories": CATEGORIES,
+        "exit_reasons": employee_service.EXIT_REASONS,
         "contract_labels": CONTRACT_NATURES,
         "line_labels": billing_service.LINE_LABELS,
         "count_labels": billing_service.COUNT_LABELS,
@@ -194,6 +196,7 @@ def _fix_answer(company, employee, *, status: int = 200, row_error=None):
         err=row_error,
         categories=CATEGORIES,
         category_explanation=category_explanation(employee),
+        exit_reasons=employee_service.EXIT_REASONS,
         correcting=declared,
         list_page=page_arg(source=request.values),
         inline=is_htmx(),
@@ -204,7 +207,7 @@ def _fix_answer(company, employee, *, status: int = 200, row_error=None):
 @company_view(right="declaration")
 def employee_fix(company, employee_id: int):
     """Correct one employee of the list: departure or category (loaded on demand per row)."""
-    employee = scope.employee(company, employee_id, sites=False)
+    employee = scope.employee(company, employee_id)
     return _fix_answer(company, employee)
 
 
@@ -227,11 +230,20 @@ def add_hire(company):
             "entry_date",
             "contract_nature",
             "job_title",
-            "category",
             "apprentice",
         )
     }
-    employee = billing_service.add_forgotten_hire(company, data, current_user, g.membership.role)
+    # The employee service is the only writer of the register: the hire, then the category the
+    # employer states if it differs from the one the answers give.
+    role = g.membership.role
+    employee = employee_service.create_employee(company, data, current_user, role, kind="embauche")
+    try:
+        employee_service.correct_category(employee, form.category.data, current_user, role, source="declaration")
+    except employee_service.EmployeeError as exc:
+        # The category contradicts the register's answers (issue 17): nothing is written.
+        db.session.rollback()
+        form.category.errors = [*form.category.errors, str(exc)]
+        return _declaration_answer(company, status=422, hire_form=form)
     db.session.commit()
     return _after_fix(company, f"{employee.display_name} a été ajouté(e) à votre liste du personnel.")
 
@@ -240,7 +252,7 @@ def add_hire(company):
 @company_view(right="declaration")
 def record_departure(company, employee_id: int):
     """Record the departure of an employee of the list."""
-    employee = scope.employee(company, employee_id, sites=False)
+    employee = scope.employee(company, employee_id)
     if _open_tariff() is None:
         return _campaign_closed()
     form = DepartureForm()
@@ -249,8 +261,10 @@ def record_departure(company, employee_id: int):
         error = next(iter(form.errors.values()))[0]
     else:
         try:
-            billing_service.record_departure(employee, form.exit_date.data, current_user, g.membership.role)
-        except billing_service.BillingError as exc:
+            employee_service.declare_departure(
+                employee, form.exit_date.data, form.exit_reason.data, current_user, g.membership.role
+            )
+        except employee_service.EmployeeError as exc:
             error = str(exc)
     if error:
         db.session.rollback()
@@ -263,7 +277,7 @@ def record_departure(company, employee_id: int):
 @company_view(right="declaration")
 def correct_category(company, employee_id: int):
     """Correct the follow-up category of an employee of the list."""
-    employee = scope.employee(company, employee_id, sites=False)
+    employee = scope.employee(company, employee_id)
     if _open_tariff() is None:
         return _campaign_closed()
     form = CategoryForm()
@@ -274,8 +288,10 @@ def correct_category(company, employee_id: int):
             {"id": employee_id, "field": "category", "message": "Choisissez une catégorie de la liste."},
         )
     try:
-        billing_service.correct_category(employee, form.category.data, current_user, g.membership.role)
-    except billing_service.BillingError as exc:
+        employee_service.correct_category(
+            employee, form.category.data, current_user, g.membership.role, source="declaration"
+        )
+    except employee_service.EmployeeError as exc:
         db.session.rollback()
         return _row_refused(company, employee, {"id": employee_id, "field": "category", "message": str(exc)})
     db.session.commit()
@@ -352,7 +368,11 @@ def documents(company):
     ctx = {
         "company": company,
         "show_documents": show_documents,
-        "invoices": billing_service.company_invoices(company),
+        "invoices": (invoices := billing_service.company_invoices(company)),
+        # "Comment payer ?" quotes the oldest invoice still due, never a credit note.
+        "pay_reference": next(
+            (i.number for i in sorted(invoices, key=lambda i: (i.due_date, i.id)) if i.amount_due > 0), None
+        ),
         "today": billing_service.today(),
         "badges": STATUS_BADGES,
         "payment_methods": PAYMENT_METHODS,
@@ -371,6 +391,19 @@ def documents(company):
             has_next=len(rows) > DOCUMENTS_PER_PAGE,
         )
     return render("billing/documents.html", "billing/_documents_list.html", **ctx)
+
+
+@bp.get("/entreprises/<code>/releve-de-compte")
+@company_view(right="invoices")
+def account(company):
+    """Relevé de compte: invoices, credit notes, payments and refunds, the amount due, the balance."""
+    return render_template(
+        "billing/account.html",
+        company=company,
+        account=billing_service.member_account(company),
+        today=billing_service.today(),
+        badges=STATUS_BADGES,
+    )
 
 
 @bp.get("/entreprises/<code>/documents/<int:document_id>/telecharger")

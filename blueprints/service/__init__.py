@@ -5,8 +5,10 @@ from flask import Blueprint
 bp = Blueprint("service", __name__, url_prefix="/service")
 
 from blueprints.service import (  # noqa: E402,F401
+    bank,
     billing,
     integrations,
+    ledger,
     member_import,
     operations,
     routes,

@@ -30,8 +30,13 @@ from models.billing import (
     PAYMENT_METHODS,
 )
 from services import billing as billing_service
-from services import billing_admin, scope
-from services.billing import BillingError, TariffError
+from services import scope
+from services.billing import (
+    BillingError,
+    TariffError,
+    signals,  # noqa: F401  (registers the dashboard, member-page and attention providers)
+)
+from services.billing import admin as billing_admin
 
 STATUS_BADGES = {
     "payee": ("Payée", "badge--ok"),
@@ -120,6 +125,8 @@ class TariffForm(FlaskForm):
     exclude_interim = BooleanField("Exclure les intérimaires", default=True)
     include_suspended = BooleanField("Compter les contrats suspendus", default=True)
     include_apprentices = BooleanField("Compter les apprentis", default=True)
+    count_interns = BooleanField("Compter les stagiaires (nature de contrat 29)", default=False)
+    count_officers = BooleanField("Compter les mandataires sociaux (nature de contrat 80)", default=False)
     campaign_opens_on = FrenchDateField(
         "Ouverture de la campagne", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d"
     )
@@ -191,6 +198,9 @@ class TariffForm(FlaskForm):
                 "exclude_interim": bool(self.exclude_interim.data),
                 "include_suspended": bool(self.include_suspended.data),
                 "include_apprentices": bool(self.include_apprentices.data),
+                "excluded_natures": [
+                    code for code, f in (("29", self.count_interns), ("80", self.count_officers)) if not f.data
+                ],
             },
             "campaign": {
                 "opens_on": self.campaign_opens_on.data.isoformat(),
@@ -219,6 +229,8 @@ class TariffForm(FlaskForm):
         self.exclude_interim.data = tariff.exclude_interim
         self.include_suspended.data = tariff.include_suspended
         self.include_apprentices.data = tariff.include_apprentices
+        self.count_interns.data = "29" not in (tariff.excluded_natures or [])
+        self.count_officers.data = "80" not in (tariff.excluded_natures or [])
         self.campaign_opens_on.data = tariff.campaign_opens_on
         self.campaign_closes_on.data = tariff.campaign_closes_on
         self.payment_due_days.data = tariff.payment_due_days
@@ -294,6 +306,8 @@ def _tariff_page(form, *, tariff=None, status=200, error=None, frozen=False):
         frozen=frozen,
         frozen_message=billing_admin.frozen_message(tariff.year) if tariff else "",
         admin=is_admin(),
+        bracket_year=tariff.year if tariff else form.year.data,
+        bracket=billing_service.national_bracket(tariff.year if tariff else form.year.data or 0),
     )
 
 

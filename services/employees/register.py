@@ -9,10 +9,10 @@ from sqlalchemy import and_, func, or_, select
 
 from extensions import db
 from models.companies import Company
-from models.employees import Employee, EmployeeChange
+from models.employees import CATEGORIES, Employee, EmployeeChange
 from services import scope
 from services.core import audit, crypto
-from services.employees.follow_up import derive_category
+from services.employees.follow_up import category_refusal, derive_category
 
 # Fields an employer declares (the NIR is handled apart: "nir" in data, plain, validated).
 DECLARED_FIELDS = (
@@ -248,3 +248,28 @@ def reveal_nir(employee: Employee, actor, company: Company) -> str | None:
         return None
     audit.record("employee.nir_viewed", actor=actor, company=company, target=employee)
     return crypto.format_nir(crypto.decrypt_nir(employee.nir_encrypted))
+
+
+def correct_category(employee: Employee, category: str, actor, role: str | None, *, source: str | None = None) -> bool:
+    """The category the employer states while reviewing the annual declaration (the register
+    derives it from the answers; this records a deliberate correction). False when unchanged."""
+    if category not in CATEGORIES:
+        raise EmployeeError("Choisissez une catégorie de la liste.", "category")
+    if employee.category == category:
+        return False
+    refusal = category_refusal(employee, category)  # the register decides (issue 17)
+    if refusal:
+        raise EmployeeError(refusal, "category")
+    changes = {"category": [employee.category, category]}
+    employee.category = category
+    db.session.flush()
+    _record_change(employee, "modification", changes, actor, role)
+    audit.record(
+        "employee.updated",
+        actor=actor,
+        company=db.session.get(Company, employee.company_id),
+        target=employee,
+        fields=["category"],
+        source=source,
+    )
+    return True

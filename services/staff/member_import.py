@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -29,6 +30,9 @@ COLUMNS = (
     "email",
     "num_teledeclarant",
 )
+# Optional columns: "date_adhesion" (JJ/MM/AAAA or AAAA-MM-JJ) decides the entry fee; an empty
+# cell keeps the date already known.
+OPTIONAL_COLUMNS = ("date_adhesion",)
 # Maximum lengths follow the columns of models.companies.Company.
 MAX_LENGTHS = {
     "raison_sociale": 200,
@@ -70,6 +74,7 @@ class MemberRow:
     phone: str | None
     email: str | None
     teledeclarant: str | None
+    adhesion_date: date | None = None
 
     @property
     def parent_code(self) -> str | None:
@@ -151,7 +156,7 @@ def parse_member_csv(data: bytes, *, known: dict[str, bool] | None = None) -> Pa
         return result
     header = [h.strip().lower() for h in header]
     missing = [c for c in COLUMNS if c not in header]
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h not in COLUMNS + OPTIONAL_COLUMNS]
     if missing or unknown or len(set(header)) != len(header):
         parts = []
         if missing:
@@ -164,7 +169,7 @@ def parse_member_csv(data: bytes, *, known: dict[str, bool] | None = None) -> Pa
             LineError(1, "En-tête incorrect (" + " ; ".join(parts) + "). Attendu : " + ";".join(COLUMNS) + ".")
         )
         return result
-    positions = {name: header.index(name) for name in COLUMNS}
+    positions = {name: header.index(name) for name in COLUMNS + OPTIONAL_COLUMNS if name in header}
 
     seen: dict[str, int] = {}
     line_start = reader.line_num + 1
@@ -247,6 +252,11 @@ def _check_record(line: int, values: dict[str, str]) -> tuple[MemberRow | None, 
             email = validate_email(v["email"], check_deliverability=False).normalized.lower()
         except EmailNotValidError:
             problems.append(f"adresse e-mail « {v['email'][:60]} » invalide")
+    adhesion_date = None
+    if v.get("date_adhesion"):
+        adhesion_date = _parse_date(v["date_adhesion"])
+        if adhesion_date is None:
+            problems.append(f"date d'adhésion « {v['date_adhesion'][:12]} » invalide (JJ/MM/AAAA)")
     teledeclarant = normalise_teledeclarant(v["num_teledeclarant"]) or None
     if teledeclarant is not None and len(teledeclarant) < 6:
         problems.append("n° télédéclarant trop court (6 caractères au moins)")
@@ -266,9 +276,20 @@ def _check_record(line: int, values: dict[str, str]) -> tuple[MemberRow | None, 
             phone=phone,
             email=email,
             teledeclarant=teledeclarant,
+            adhesion_date=adhesion_date,
         ),
         problems,
     )
+
+
+def _parse_date(raw: str) -> date | None:
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            value = datetime.strptime(raw.strip(), fmt).date()
+        except ValueError:
+            continue
+        return value if date(1946, 1, 1) <= value <= date.today() else None
+    return None
 
 
 def _normalise_phone(raw: str) -> str | None:
@@ -321,6 +342,7 @@ def apply_member_import(rows: list[MemberRow], actor=None, *, dry_run: bool = Fa
                 Company.code,
                 Company.parent_id,
                 Company.teledeclarant_hash,
+                Company.adhesion_date,
                 *(getattr(Company, f) for f in _FIELDS),
             )
         )
@@ -343,6 +365,8 @@ def apply_member_import(rows: list[MemberRow], actor=None, *, dry_run: bool = Fa
                 "phone": row.phone,
                 "email": row.email,
             }
+            if row.adhesion_date is not None:  # an empty cell keeps the known date
+                values["adhesion_date"] = row.adhesion_date
             number_hash = hash_teledeclarant(row.code, row.teledeclarant) if row.teledeclarant else None
             parent_id = ids.get(row.parent_code) if row.parent_code else None
             current = existing.get(row.code)
@@ -351,6 +375,7 @@ def apply_member_import(rows: list[MemberRow], actor=None, *, dry_run: bool = Fa
                     {
                         **values,
                         "code": row.code,
+                        "adhesion_date": row.adhesion_date,
                         "parent_id": parent_id,
                         "teledeclarant_hash": number_hash,
                         "teledeclarant_changed_at": now,

@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from extensions import db
-from models.billing import CREDIT_NOTE, Invoice, PendingFee
+from models.billing import Invoice, PendingFee
 from models.companies import Company
 from models.planning import VISIT_TYPES, Visit
-from services import billing
+from services.billing import manual
+from services.billing.common import BillingError
 from services.core import audit
 from services.planning import common
 from services.staff.operations import (
@@ -46,17 +47,18 @@ def withdraw_fee(fee: PendingFee, reason: str, actor, now: datetime) -> Invoice 
         db.session.delete(fee)
     else:
         invoice = db.session.get(Invoice, fee.invoice_id)
-        tariff = billing.tariff_for_year(invoice.year)
-        if tariff is None or invoice.declaration is None:
-            raise OperationError(
-                f"L'absence est facturée sur la facture n° {invoice.number}, dont la grille n'existe plus : "
-                "l'avoir doit être établi par la comptabilité."
+        # Through the ledger: the credit note names the invoice and is applied to it.
+        try:
+            credit_note = manual.issue_manual_credit_note(
+                invoice,
+                amount_ht=fee.amount,
+                reason=f"Absence facturée par erreur : {reason}"[:300],
+                actor=actor,
+                label=f"Annulation – {fee.label}",
+                on=now.date(),
             )
-        line = billing._line(fee.code, f"Annulation – {fee.label}", 1, fee.amount)
-        amount = billing._totals([line], invoice.vat_rate)
-        credit_note = billing._issue(
-            invoice.company, tariff, invoice.declaration, CREDIT_NOTE, [line], amount, now.date(), corrects=invoice
-        )
+        except BillingError as exc:
+            raise OperationError(str(exc)) from None
         fee.visit_id = None  # the visit may be billed again if a new outcome calls for it
     db.session.flush()
     audit.record(

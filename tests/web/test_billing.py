@@ -14,6 +14,7 @@ from models import AuditEvent, Declaration, Document, Employee, EmployeeChange, 
 from models.companies import ROLE_ACCOUNTANT
 from services import billing
 from services.core.database import write_intent
+from services.employees.register import update_employee
 from tests.conftest import count_queries, csrf_token, login
 from tests.factories import make_company, make_declaration_company, make_employee, make_member, make_tariff
 
@@ -166,7 +167,7 @@ def test_billing_departure_and_category_update_the_amount(client, setup):
     assert "SI 6, SIA 1, SIR 2" in html and "1\u00a0238,40\u00a0€" in html
     kinds = db.session.execute(select(EmployeeChange.kind).order_by(EmployeeChange.id)).scalars().all()
     assert kinds == ["depart", "modification"]
-    assert {"employee.departure", "employee.updated"} <= set(audit_actions())
+    assert {"employee.departure_declared", "employee.updated"} <= set(audit_actions())
 
 
 def test_billing_confirm_requires_the_statement_then_issues_the_invoice(client, setup):
@@ -217,7 +218,12 @@ def test_billing_correction_makes_a_new_version_and_a_complement_or_credit_note(
     token = csrf_token(client, path)
     client.post(path + "/confirmer", data={"csrf_token": token, "attest": "y"})
     assert "Confirmer la correction" in client.get(path + "?corriger=1").get_data(as_text=True)
-    client.post(path + "/salaries", data=hire_data(token, category="SIR"))
+    client.post(path + "/salaries", data=hire_data(token))
+    # The hire is SIR through the register (issue 17: a category is never set beside it).
+    forgotten = db.session.execute(select(Employee).where(Employee.birth_name == "Oublie")).scalar_one()
+    with write_intent():
+        update_employee(forgotten, {"risks": ["amiante"]}, setup[2], "employeur")
+        db.session.commit()
     client.post(path + "/confirmer", data={"csrf_token": token, "attest": "y", "correction": "1"})
     soudeur = db.session.execute(select(Employee).where(Employee.birth_name == "Soudeur0")).scalar_one()
     anne = db.session.execute(select(Employee).where(Employee.birth_name == "Salarie00")).scalar_one()
@@ -568,7 +574,7 @@ def pdf_text(raw: bytes) -> str:
 
 
 def _confirmed_invoice_pdf_unicode(invoice):
-    from services.invoice_pdf import render_invoice_pdf
+    from services.billing.pdf import render_invoice_pdf
 
     return render_invoice_pdf(billing.invoice_render_data(invoice))
 

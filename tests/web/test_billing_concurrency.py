@@ -5,7 +5,7 @@ import threading
 from sqlalchemy import select
 
 from extensions import db
-from models import Company, Invoice
+from models import Company, Invoice, InvoiceSequence, TariffYear
 from services import billing
 from services.core.database import write_intent
 from tests.factories import make_company, make_employee, make_tariff
@@ -28,7 +28,7 @@ def test_billing_concurrent_confirmations_get_gapless_numbers(app):
             try:
                 with write_intent():
                     company = db.session.get(Company, company_id)
-                    tariff = db.session.get(billing.TariffYear, tariff_id)
+                    tariff = db.session.get(TariffYear, tariff_id)
                     billing.confirm_declaration(company, tariff, None, attested=True)
                     db.session.commit()
             except Exception as exc:  # noqa: BLE001 - reported below
@@ -52,4 +52,4 @@ def test_billing_concurrent_confirmations_get_gapless_numbers(app):
     numbers = db.session.execute(select(Invoice.number).order_by(Invoice.number)).scalars().all()
     assert numbers == [f"{year}-{n:06d}" for n in range(1, 51)]
     assert len({n for n in numbers}) == 50
-    assert db.session.execute(select(billing.InvoiceSequence.last_number)).scalar_one() == 50
+    assert db.session.execute(select(InvoiceSequence.last_number)).scalar_one() == 50

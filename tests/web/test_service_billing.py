@@ -12,7 +12,8 @@ from extensions import db
 from models import AuditEvent, OutboxMessage
 from models.billing import Invoice, TariffYear
 from models.companies import ROLE_ACCOUNTANT
-from services import billing, billing_admin
+from services import billing
+from services.billing import admin as billing_admin
 from services.core.database import write_intent
 from services.staff import dashboard as staff_dashboard
 from tests.conftest import count_queries, csrf_token, login
@@ -447,7 +448,7 @@ def test_service_billing_attention_labels_in_mes_entreprises(client, billed):
 
 
 def test_service_billing_attention_provider_runs_fixed_queries(billed):
-    from services.billing_signals import billing_attention
+    from services.billing.signals import billing_attention
 
     company, _, _ = billed
     ids = [company.id]

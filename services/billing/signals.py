@@ -10,9 +10,10 @@ from sqlalchemy import Date, Integer, String, and_, bindparam, cast, func, liter
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models.billing import CREDIT_NOTE, Declaration, Invoice, Payment, TariffYear
+from models.billing import CREDIT_NOTE, DECLARATION_SUPERSEDED, Declaration, Invoice, TariffYear
 from services import billing as billing_service
-from services import billing_admin
+from services.billing import admin as billing_admin
+from services.billing import ledger
 from services.companies import attention
 from services.staff import dashboard as staff_dashboard
 
@@ -78,8 +79,7 @@ def member_declarations(company) -> staff_dashboard.MemberSection:
         "Déclarations des effectifs",
         [
             staff_dashboard.SectionRow(
-                f"{d.year} – version {d.version}"
-                + (" (remplacée)" if d.status == billing_service.DECLARATION_SUPERSEDED else ""),
+                f"{d.year} – version {d.version}" + (" (remplacée)" if d.status == DECLARATION_SUPERSEDED else ""),
                 f"{d.headcount} salarié{'s' if d.headcount > 1 else ''}, {billing_service.format_eur(d.total_ttc)} TTC",
                 staff_dashboard.Link("service.billing_declarations", {"annee": d.year, "q": company.code}),
             )
@@ -91,13 +91,32 @@ def member_declarations(company) -> staff_dashboard.MemberSection:
 
 
 @staff_dashboard.register_member_section
+def member_account(company) -> staff_dashboard.MemberSection | None:
+    """The link to the member's account, where staff bill by hand, refund and allocate (no query)."""
+    if company.is_site:
+        return None
+    return staff_dashboard.MemberSection(
+        "account",
+        "Compte de l'adhérent",
+        [
+            staff_dashboard.SectionRow(
+                "Mouvements, avoirs, remboursements, paiements, date d'adhésion",
+                "",
+                staff_dashboard.Link("service.member_account", {"code": company.code}),
+            )
+        ],
+        order=60,
+    )
+
+
+@staff_dashboard.register_member_section
 def member_invoices(company) -> staff_dashboard.MemberSection:
     """The member's invoices with their payment status (two queries)."""
     on = billing_service.today()
     invoices = db.session.execute(
         select(Invoice)
         .where(Invoice.company_id == company.id)
-        .options(selectinload(Invoice.payments))
+        .options(selectinload(Invoice.payments), selectinload(Invoice.credits))
         .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
         .limit(MEMBER_ROWS)
     ).scalars()
@@ -175,7 +194,8 @@ def _attention_statement():
         ),
     )
     # What was paid on each invoice of these companies only (not a sum over every payment).
-    paid = select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.invoice_id == Invoice.id).scalar_subquery()
+    # What settled each invoice of these companies only (payments and credit notes applied).
+    paid = ledger.settled_scalar(Invoice.id)
     unpaid = (
         select(literal(_UNPAID, String), cast(null(), Integer), Invoice.company_id, func.min(Invoice.due_date))
         .where(Invoice.company_id.in_(company_ids), Invoice.kind != CREDIT_NOTE, paid < Invoice.total_ttc)

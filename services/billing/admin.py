@@ -20,12 +20,11 @@ from models.billing import (
     DECLARATION_SUPERSEDED,
     Declaration,
     Invoice,
-    Payment,
     TariffYear,
 )
 from models.companies import Company
 from services import billing as billing_service
-from services.billing import BillingError, TariffError
+from services.billing import BillingError, TariffError, ledger
 from services.core import audit
 from services.staff.team_and_members import Page
 
@@ -168,7 +167,8 @@ def count_not_declared(year: int) -> int:
 
 
 def paid_subquery():
-    return select(Payment.invoice_id, func.sum(Payment.amount).label("paid")).group_by(Payment.invoice_id).subquery()
+    """What settles each invoice: payments and credit notes applied (services.billing.ledger)."""
+    return ledger.settled_subquery()
 
 
 def _status_condition(status: str, paid, on: date):
@@ -211,7 +211,7 @@ def search_invoices(
             select(Invoice)
             .outerjoin(paid, paid.c.invoice_id == Invoice.id)
             .where(*conditions)
-            .options(selectinload(Invoice.payments))
+            .options(selectinload(Invoice.payments), selectinload(Invoice.credits))
             .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)

@@ -23,6 +23,25 @@ CSP = (
 )
 
 
+class WriteIntentMiddleware:
+    """POST/PUT/PATCH/DELETE open every transaction with BEGIN IMMEDIATE on SQLite (see
+    services/database.py), so concurrent writers queue on busy_timeout instead of failing with
+    "database is locked". Set around the whole WSGI call, before Flask runs any hook: a
+    blueprint's before_request that reads the database (the login session) cannot open a
+    deferred transaction first, whatever the order in which hooks were registered."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        writes = environ.get("REQUEST_METHOD", "GET").upper() in UNSAFE_METHODS
+        token = database.set_write_intent(writes)
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            database.reset_write_intent(token)
+
+
 def create_app(config=None) -> Flask:
     """Build the app. `config` is a config class, a name ("testing"), or a dict of overrides."""
     app = Flask(__name__, instance_relative_config=True)
@@ -39,6 +58,7 @@ def create_app(config=None) -> Flask:
     from services import static_assets
 
     static_assets.init_app(app)
+    app.wsgi_app = WriteIntentMiddleware(app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
         n = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
@@ -130,17 +150,6 @@ def _register_request_hooks(app: Flask) -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit and request.content_length and request.content_length > limit:
             abort(413)
-
-    @app.before_request
-    def mark_write_requests():
-        # POST/PUT/PATCH/DELETE open their transactions with BEGIN IMMEDIATE on SQLite.
-        g._write_intent_token = database.set_write_intent(request.method in UNSAFE_METHODS)
-
-    @app.teardown_request
-    def clear_write_intent(_exc):
-        token = g.pop("_write_intent_token", None)
-        if token is not None:
-            database.reset_write_intent(token)
 
     @app.after_request
     def security_headers(response):

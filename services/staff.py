@@ -41,16 +41,26 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def create_staff(
-    email: str, role: str, *, first_name: str = "", last_name: str = "", actor=None, ip: str | None = None
+    email: str,
+    role: str,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    actor=None,
+    ip: str | None = None,
+    end_read=None,
 ) -> tuple[User, str]:
     """Create a staff account with a temporary password (returned once, stored hashed, valid
     72 h, to be replaced at first login)."""
     email = email.strip().lower()
     if role not in STAFF_ROLES:
         raise StaffError("Rôle inconnu.", "role")
+    temporary = generate_temporary_secret(16)
+    temp_hash = hash_password(temporary)
+    if end_read is not None:
+        end_read()  # hashed above with no write transaction open; the writes start below
     if find_user_by_email(email) is not None:
         raise StaffError("Un compte existe déjà avec cette adresse e-mail.", "email")
-    temporary = generate_temporary_secret(16)
     now = utcnow()
     user = User(
         email=email,
@@ -58,7 +68,7 @@ def create_staff(
         last_name=last_name.strip() or "",
         kind=KIND_STAFF,
         staff_role=role,
-        temp_secret_hash=hash_password(temporary),
+        temp_secret_hash=temp_hash,
         temp_secret_expires_at=now + timedelta(hours=TEMP_PASSWORD_HOURS),
         temp_secret_purpose="creation",  # noqa: S106 - a purpose, not a secret
         must_change_password=True,

@@ -145,6 +145,10 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from blueprints import input_guard
+
+    input_guard.init_app(app)  # form encodings only on unsafe requests, before any other hook
+
     @app.before_request
     def refuse_oversized_bodies():
         limit = app.config.get("MAX_CONTENT_LENGTH")

@@ -416,12 +416,12 @@ def move(company, visit_id: int):
             f"{_notice_hours()} heures). Contactez le service.",
         )
     if request.method == "POST":
-        from flask_wtf import FlaskForm
+        from blueprints.base_form import PortailForm
 
         slot_id = request.form.get("slot_id", "")
         valid_id = slot_id.isdigit() and len(slot_id) < 10
         slot = svc.get_open_slot_or_none(company, int(slot_id), now) if valid_id else None
-        if not FlaskForm().validate_on_submit() or slot is None:
+        if not PortailForm().validate_on_submit() or slot is None:
             ctx = _slots_context(company, message="Choisissez un créneau de la liste.")
             ctx["move_visit"] = visit
             return render("planning/move.html", "planning/_slots.html", status=422, **ctx)

@@ -7,11 +7,11 @@ import io
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import hx_redirect, render
 from blueprints.service import bp
 from blueprints.service.access import is_admin, staff_required
@@ -65,7 +65,7 @@ def _money_field(label: str, *, required: bool = False) -> StringField:
     return StringField(label, validators=[first, Length(max=15, message="Montant trop long."), single_line, AMOUNT])
 
 
-class TariffForm(FlaskForm):
+class TariffForm(PortailForm):
     """Every field of a year's grid; the rules themselves are those of services.billing.set_tariff."""
 
     year = FrenchIntegerField(
@@ -239,7 +239,7 @@ class TariffForm(FlaskForm):
         return None
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(PortailForm):
     paid_on = FrenchDateField("Date du paiement", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
     amount = StringField(
         "Montant (€)",
@@ -262,7 +262,7 @@ class PaymentForm(FlaskForm):
             raise ValidationError("Saisissez une date valide (jj/mm/aaaa).")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortailForm):
     """A button that changes something (send reminders): CSRF only."""
 
 

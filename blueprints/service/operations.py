@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 from flask import abort, flash, make_response, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +13,7 @@ from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import hx_redirect, render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
@@ -37,7 +37,7 @@ def _slot_label(slot) -> str:
     return f"{local:%d/%m/%Y %H:%M} – {slot.centre.name} – {slot.professional.name}"
 
 
-class PlaceForm(FlaskForm):
+class PlaceForm(PortailForm):
     slot = SelectField("Créneau", coerce=_to_int, validate_choice=False)
     visit_type = SelectField(
         "Type de visite", choices=[SelectChoice(k, v) for k, v in VISIT_TYPES.items()], validate_choice=False
@@ -52,14 +52,14 @@ class PlaceForm(FlaskForm):
             raise ValidationError("Choisissez un type de visite.")
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(PortailForm):
     message = TextAreaField(
         "Message à l'employeur",
         validators=[DataRequired(REQUIRED), Length(max=2000, message="2000 caractères au plus.")],
     )
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(PortailForm):
     outcome = SelectField(
         "Résultat de la visite",
         choices=[SelectChoice("", "—"), *(SelectChoice(k, v) for k, v in ops.OUTCOMES.items())],
@@ -83,7 +83,7 @@ class OutcomeForm(FlaskForm):
             raise ValidationError("Choisissez le type de document.")
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(PortailForm):
     document_kind = SelectField(
         "Type de document",
         choices=[SelectChoice(k, DOC_KINDS[k]) for k in ops.DOCUMENT_KINDS],
@@ -97,14 +97,14 @@ class DocumentForm(FlaskForm):
             raise ValidationError("Choisissez le type de document.")
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PortailForm):
     answer = TextAreaField(
         "Votre réponse",
         validators=[DataRequired(REQUIRED), Length(max=MAX_ANSWER, message=f"{MAX_ANSWER} caractères au plus.")],
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortailForm):
     """Only the CSRF token."""
 
 

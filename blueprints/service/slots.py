@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import hx_redirect, render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
@@ -46,7 +46,7 @@ class FrenchTimeField(TimeField):
             raise ValueError("Saisissez une heure valide (hh:mm).") from None
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(PortailForm):
     centre = SelectField("Centre", coerce=_to_int, validate_choice=False)
     new_centre_name = StringField("Nom du nouveau centre", validators=[Optional(), Length(max=120), single_line])
     new_centre_address = StringField("Adresse du nouveau centre", validators=[Optional(), Length(max=300), single_line])
@@ -138,7 +138,7 @@ class SeriesForm(FlaskForm):
         self.reserved_company = company
 
 
-class RemoveSlotsForm(FlaskForm):
+class RemoveSlotsForm(PortailForm):
     """Only the CSRF token; the slot ids come as repeated `creneau` values."""
 
 

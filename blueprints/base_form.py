@@ -48,7 +48,7 @@ _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 MSG_LINE = "Ce champ doit tenir sur une seule ligne, sans retour à la ligne ni caractère de contrôle."
 MSG_CONTROL = "Ce champ contient un caractère de contrôle non autorisé."
-MSG_DATE = f"Saisissez une date comprise entre {DATE_MIN:%d/%m/%Y} et {DATE_MAX:%d/%m/%Y}."
+MSG_DATE = f"Saisissez une date comprise entre le {DATE_MIN:%d/%m/%Y} et le {DATE_MAX:%d/%m/%Y}."
 MSG_NUMBER = "Saisissez un nombre d'une taille raisonnable."
 MSG_TOO_MANY = "Trop de valeurs envoyées pour ce champ."
 

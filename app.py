@@ -9,6 +9,7 @@ from flask import Flask, abort, g, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import config as config_module
 from extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -42,9 +43,18 @@ class WriteIntentMiddleware:
             database.reset_write_intent(token)
 
 
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:...>` up to 2**31 - 1 (a PostgreSQL integer, the type of every id): a larger
+    number in a URL is a 404, never a database error."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(url_map, fixed_digits, min, (2**31 - 1) if max is None else max, signed)
+
+
 def create_app(config=None) -> Flask:
     """Build the app. `config` is a config class, a name ("testing"), or a dict of overrides."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = BoundedIntegerConverter
     overrides = {}
     if isinstance(config, dict):
         overrides = config

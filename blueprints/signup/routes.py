@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +15,7 @@ from blueprints.signup import bp
 from blueprints.signup.forms import CompanyCredentialsForm, SignupForm
 from extensions import db, limiter
 from models.companies import Company
-from services import accounts
+from services import accounts, login_guard
 from services.company_credentials import CompanyCredentialError, verify_company_credentials
 
 COMPANY_KEY = "signup_company"
@@ -59,7 +59,12 @@ def start():
     status = 200
     if form.validate():
         try:
-            company = verify_company_credentials(form.code.data, form.number.data, ip=client_ip())
+            company = verify_company_credentials(
+                form.code.data,
+                form.number.data,
+                ip=client_ip(),
+                device_token=request.cookies.get(login_guard.DEVICE_COOKIE_NAME),
+            )
         except CompanyCredentialError as exc:
             db.session.commit()  # the failure counters persist
             form.form_errors.append(exc.message)

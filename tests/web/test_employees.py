@@ -533,7 +533,8 @@ def test_employees_row_edit_in_place(client, employer, company):
 
 
 @pytest.mark.parametrize(
-    ("job", "message"), [("", "Indiquez le poste."), ("A\nB", "Ce champ doit tenir sur une seule ligne"), ("x" * 121, "120")]
+    ("job", "message"),
+    [("", "Indiquez le poste."), ("A\nB", "Ce champ doit tenir sur une seule ligne"), ("x" * 121, "120")],
 )
 def test_employees_row_edit_invalid_is_422_row_with_message(client, employer, company, job, message):
     employee = make_employee(company, job_title="Vendeuse")

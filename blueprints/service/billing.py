@@ -422,7 +422,7 @@ def billing_not_declared_csv():
     writer.writerow(["Code adhérent", "Raison sociale", "Ville", "Adresse e-mail"])
     for code, name, city, email in billing_admin.not_declared_rows(year, query):
         writer.writerow([_csv_cell(code), _csv_cell(name), _csv_cell(city), _csv_cell(email)])
-    response = Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8")
+    response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="non-declares-{year}.csv"'
     return response
 

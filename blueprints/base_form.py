@@ -34,8 +34,8 @@ from wtforms import (
 )
 from wtforms.validators import Length, NumberRange, StopValidation
 
-DATE_MIN = date(1900, 1, 1)
-DATE_MAX = date(2100, 12, 31)
+from services.input_limits import DATE_MAX, DATE_MIN
+
 INTEGER_LIMIT = 2**31 - 1  # a PostgreSQL integer
 DECIMAL_LIMIT = Decimal(10) ** 12
 MAX_VALUES = 200  # values of one multi-valued field (checkboxes, multiple select)

@@ -30,6 +30,7 @@ from models.planning import (
 )
 from models.users import User
 from services import audit, follow_up, french
+from services.input_limits import is_plausible_date, iso_week_monday
 from services.outbox import queue_mail
 from services.search import employee_names_contain, escape_like
 
@@ -121,9 +122,11 @@ def parse_iso_week(value: str | None, today: date) -> date:
     if value:
         try:
             year, week = value.upper().split("-W")
-            return date.fromisocalendar(int(year), int(week), 1)
+            monday = iso_week_monday(int(year), int(week)) if len(year) == 4 and len(week) <= 2 else None
         except (ValueError, TypeError):
-            pass
+            monday = None
+        if monday is not None:
+            return monday
     return today - timedelta(days=today.weekday())
 
 
@@ -898,15 +901,20 @@ class SlotImportError(PlanningError):
 
 def _parse_start(value: str) -> datetime | None:
     value = value.strip()
+    parsed = None
     for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M"):
         try:
-            return datetime.strptime(value, fmt).replace(tzinfo=PARIS).astimezone(UTC)
+            parsed = datetime.strptime(value, fmt)
+            break
         except ValueError:
             pass
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not is_plausible_date(parsed.date()):
+        return None  # no arithmetic on year 9999 (docs/ROBUSTNESS.md)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=PARIS)
     return parsed.astimezone(UTC)
@@ -948,7 +956,7 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
         start = _parse_start(start_raw)
         if start is None:
             errors.append(f"Ligne {number} : date de début « {start_raw[:30]} » invalide (JJ/MM/AAAA HH:MM).")
-        if not duration_raw.isdigit() or not 5 <= int(duration_raw) <= 480:
+        if not duration_raw.isdecimal() or not 5 <= int(duration_raw) <= 480:
             errors.append(f"Ligne {number} : durée « {duration_raw[:10]} » invalide (minutes, de 5 à 480).")
         if not centre or len(centre) > 120:
             errors.append(f"Ligne {number} : nom du centre manquant ou trop long (120 caractères au plus).")

@@ -168,7 +168,7 @@ def search_members(query: str, page: int = 1, per_page: int = PER_PAGE) -> Page:
             func.lower(Company.city).like(pattern, escape="\\"),
             Company.code.like(f"{_like(query)}%", escape="\\"),
         ]
-        if digits.isdigit():
+        if digits.isdecimal():
             conditions.append(Company.siret.like(f"{_like(digits)}%", escape="\\"))
         stmt = stmt.where(or_(*conditions))
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
@@ -229,7 +229,7 @@ def clean_siret(value: str | None) -> str | None:
 
 def next_site_code(parent: Company) -> str:
     rows = db.session.execute(select(Company.code).where(Company.code.like(f"{parent.code}-%"))).scalars()
-    used = [int(code.rsplit("-", 1)[1]) for code in rows if code.rsplit("-", 1)[1].isdigit()]
+    used = [int(code.rsplit("-", 1)[1]) for code in rows if code.rsplit("-", 1)[1].isdecimal()]
     number = max(used, default=0) + 1
     if number > 999:
         raise StaffError("Ce membre a atteint le nombre maximal de sites.")

@@ -28,6 +28,7 @@ from services.follow_up import (
     next_visit_due,
     visit_status_badge,
 )
+from services.input_limits import parse_iso_date
 from services.search import employee_names_contain, escape_like
 
 PER_PAGE = 25
@@ -512,11 +513,10 @@ class HistoryParams:
             value = (args.get(name) or "").strip()
             if not value:
                 return None
-            try:
-                return date.fromisoformat(value[:10])
-            except ValueError:
-                errors[name] = "Date invalide (format attendu : AAAA-MM-JJ)."
-                return None
+            parsed = parse_iso_date(value[:10])
+            if parsed is None:
+                errors[name] = "Date invalide (format attendu : AAAA-MM-JJ, entre 1900 et 2100)."
+            return parsed
 
         try:
             page = max(1, min(int(args.get("page", 1)), 100000))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import current_app, flash, make_response, request, url_for
@@ -22,6 +22,7 @@ from services import audit
 from services import calendar_feed as feeds
 from services import planning as svc
 from services.convocation import build_convocation_pdf, build_visit_ics, file_stem
+from services.input_limits import parse_iso_date
 
 PREFIX = "/entreprises/<code>/planning"
 LIST_PAGE_SIZE = 10  # a card is ~1.6 KB and ~0.06 ms to render; the pager and `?du=` go on
@@ -48,7 +49,7 @@ def _notice_hours() -> int:
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isdecimal() and len(value) < 10 else None
 
 
 def _words_arg(name: str) -> str:
@@ -58,11 +59,7 @@ def _words_arg(name: str) -> str:
 
 def _date_arg(name: str):
     """A YYYY-MM-DD date argument, None when absent or invalid."""
-    value = request.args.get(name, "")
-    try:
-        return date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        return None
+    return parse_iso_date(request.args.get(name, ""))
 
 
 def _page_arg() -> int:
@@ -206,7 +203,7 @@ def _cursor_arg() -> tuple[datetime, int] | None:
     """`?apres=<epoch seconds>-<slot id>`: the last slot shown, for "Voir plus de créneaux"."""
     value = request.args.get("apres", "")
     moment, _, slot_id = value.partition("-")
-    if not (moment.isdigit() and slot_id.isdigit() and len(moment) < 12 and len(slot_id) < 10):
+    if not (moment.isdecimal() and slot_id.isdecimal() and len(moment) < 12 and len(slot_id) < 10):
         return None
     return datetime.fromtimestamp(int(moment), UTC), int(slot_id)
 
@@ -419,7 +416,7 @@ def move(company, visit_id: int):
         from blueprints.base_form import PortailForm
 
         slot_id = request.form.get("slot_id", "")
-        valid_id = slot_id.isdigit() and len(slot_id) < 10
+        valid_id = slot_id.isdecimal() and len(slot_id) < 10
         slot = svc.get_open_slot_or_none(company, int(slot_id), now) if valid_id else None
         if not PortailForm().validate_on_submit() or slot is None:
             ctx = _slots_context(company, message="Choisissez un créneau de la liste.")

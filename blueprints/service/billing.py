@@ -271,12 +271,12 @@ class ActionForm(PortailForm):
 
 def _page_arg(name: str = "page") -> int:
     value = request.args.get(name, "1")
-    return max(1, min(int(value), 100000)) if value.isdigit() and len(value) < 7 else 1
+    return max(1, min(int(value), 100000)) if value.isdecimal() and len(value) < 7 else 1
 
 
 def _year_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) == 4 else None
+    return int(value) if value.isdecimal() and len(value) == 4 else None
 
 
 @bp.app_template_filter("eur")

@@ -26,6 +26,7 @@ from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, V
 from models.support import STATUS_ANSWERED, STATUS_LABELS
 from services import audit, planning
 from services import service_ops as ops
+from services.input_limits import parse_iso_date
 from services.planning import PARIS, PlanningError, SlotTaken
 from services.support import SUBJECTS
 
@@ -118,14 +119,11 @@ def _choice_arg(name: str, allowed) -> str | None:
 
 def _page_arg() -> int:
     value = request.args.get("page", "")
-    return int(value) if value.isdigit() and len(value) < 6 else 1
+    return int(value) if value.isdecimal() and len(value) < 6 else 1
 
 
 def _date_arg(name: str, default: date) -> date:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return default
+    return parse_iso_date(request.args.get(name, "")) or default
 
 
 def _read_upload(field) -> bytes | None:
@@ -271,7 +269,7 @@ def visits():
     status = _choice_arg("statut", VISIT_STATUSES)
     centres = db.session.execute(select(Centre).order_by(Centre.name)).scalars().all()
     centre_raw = request.args.get("centre", "")
-    centre_id = int(centre_raw) if centre_raw.isdigit() and len(centre_raw) < 10 else None
+    centre_id = int(centre_raw) if centre_raw.isdecimal() and len(centre_raw) < 10 else None
     code = "".join(c for c in request.args.get("adherent", "") if c.isalnum() or c == "-")[:10] or None
     results = ops.visit_list(first, last, status, centre_id, code, _page_arg())
     params = {

@@ -37,7 +37,7 @@ def service_datetime(value) -> str:
 
 def _page_arg() -> int:
     value = request.args.get("page", "1")
-    return max(1, min(int(value), 100000)) if value.isdigit() else 1
+    return max(1, min(int(value), 100000)) if value.isdecimal() and len(value) < 7 else 1
 
 
 # --------------------------------------------------------------------------- dashboard

@@ -23,6 +23,7 @@ from models.base import utcnow
 from models.companies import Company
 from models.planning import PROFESSIONAL_KINDS, Centre, Professional
 from services import slot_series, staff_dashboard
+from services.input_limits import iso_week_monday
 from services.slot_series import PARIS, SeriesError
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -158,12 +159,8 @@ def _current_monday() -> date:
 
 def _monday_arg(value: str | None) -> date:
     match = WEEK_PATTERN.match(value or "")
-    if match:
-        try:
-            return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-        except ValueError:
-            pass
-    return _current_monday()
+    monday = iso_week_monday(int(match.group(1)), int(match.group(2))) if match else None
+    return monday or _current_monday()
 
 
 def week_key(monday: date) -> str:
@@ -173,7 +170,7 @@ def week_key(monday: date) -> str:
 
 def _int_arg(name: str) -> int | None:
     value = request.values.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isdecimal() and len(value) < 10 else None
 
 
 def _week_context(monday: date, centre_id: int | None, professional_id: int | None) -> dict:
@@ -228,7 +225,7 @@ def slots_remove():
     centre_id, professional_id = _int_arg("centre"), _int_arg("professionnel")
     form = RemoveSlotsForm()
     raw = request.form.getlist("creneau")[:MAX_REMOVAL]
-    ids = [int(v) for v in raw if v.isdigit() and len(v) < 10]
+    ids = [int(v) for v in raw if v.isdecimal() and len(v) < 10]
     error = None
     if not form.validate_on_submit():
         error = "La page a expiré : validez à nouveau."

@@ -4,6 +4,8 @@ over-long or out-of-range input is answered beside the field with the input kept
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from extensions import db
@@ -51,11 +53,12 @@ def test_known_browser_gets_in_while_a_stranger_hammers_the_account(app, browser
         _stranger_guesses(app, 50)
 
         _login(fresh, DEFAULT_PASSWORD)
-        alert = fresh.get_by_text("Trop de tentatives.")
+        alert = fresh.locator("p.field__error").filter(has_text="Trop de tentatives.")
         alert.wait_for()
         assert "Mot de passe oublié" in alert.inner_text()
-        page_checks(fresh, context="login locked")
-        screenshot(fresh, "auth-trop-de-tentatives")
+        if javascript:  # axe runs in the page's JavaScript
+            page_checks(fresh, context="login locked")
+            screenshot(fresh, "auth-trop-de-tentatives")
 
         _login(known, DEFAULT_PASSWORD)
         known.get_by_role("button", name="Se déconnecter", exact=True).first.wait_for()
@@ -78,8 +81,8 @@ def test_out_of_range_date_is_answered_beside_the_field(page, live_server):
     page.get_by_label("Sexe").select_option("M")
     page.get_by_label("Date de naissance").fill("9999-12-31")
     page.get_by_label("Date d'entrée").fill("2026-01-05")
-    page.get_by_label("Poste").fill("Vendeur")
+    page.get_by_role("textbox", name=re.compile(r"^Poste")).fill("Vendeur")
     page.get_by_role("button", name="Déclarer le salarié").click()
-    page.get_by_text("Saisissez une date comprise entre le 01/01/1900 et le 31/12/2100.").wait_for()
+    page.locator("p.field__error").filter(has_text="Saisissez une date comprise entre le 01/01/1900").wait_for()
     assert page.get_by_label("Nom de naissance").input_value() == "Durand"
     page_checks(page, context="out-of-range birth date")

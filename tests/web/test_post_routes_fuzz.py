@@ -57,6 +57,11 @@ from tests.web.service_helpers import login_staff
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 ROLES = ("anonymous", "employer", "accountant", "staff")
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _subclasses(cls):
@@ -254,6 +259,16 @@ def _path(rule: str, endpoint: str, ids: dict, draw) -> str:
         return url_for(endpoint, **values)
 
 
+def _log_in_as(client, users: dict, role: str) -> None:
+    if role == "staff":
+        login_staff(client, users["staff"])  # second factor done
+    elif role != "anonymous":
+        login(client, users[role])
+    else:
+        with client.session_transaction() as flask_session:
+            flask_session.clear()
+
+
 @pytest.fixture
 def no_csrf(app):
     app.config["WTF_CSRF_ENABLED"] = False
@@ -264,21 +279,11 @@ def no_csrf(app):
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("endpoint", "rule"), POST_RULES, ids=[e for e, _ in POST_RULES])
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@FUZZ_SETTINGS
 @given(data=st.data())
 def test_no_post_input_answers_5xx(client, world, no_csrf, role, endpoint, rule, data):
     ids, users = world
-    if role == "staff":
-        login_staff(client, users["staff"])
-    elif role != "anonymous":
-        login(client, users[role])
-    else:
-        with client.session_transaction() as flask_session:
-            flask_session.clear()
+    _log_in_as(client, users, role)
     path = _path(rule, endpoint, ids, data.draw)
     kind, kwargs = data.draw(bodies())
     headers = data.draw(st.sampled_from([{}, {"HX-Request": "true"}]))
@@ -359,11 +364,7 @@ GET_RULES = _get_rules()
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("endpoint", "rule"), GET_RULES, ids=[e for e, _ in GET_RULES])
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@FUZZ_SETTINGS
 @given(data=st.data())
 def test_no_query_string_answers_5xx(client, world, endpoint, rule, data):
     """The same for every GET page and its query-string arguments (filters, pages, weeks, dates),
@@ -372,13 +373,7 @@ def test_no_query_string_answers_5xx(client, world, endpoint, rule, data):
 
     role = data.draw(st.sampled_from(ROLES))
     ids, users = world
-    if role == "staff":
-        login_staff(client, users["staff"])
-    elif role != "anonymous":
-        login(client, users[role])
-    else:
-        with client.session_transaction() as flask_session:
-            flask_session.clear()
+    _log_in_as(client, users, role)
     path = _path(rule, endpoint, ids, data.draw)
     names = data.draw(st.lists(st.sampled_from(QUERY_NAMES), min_size=1, max_size=5))
     query = [(name, data.draw(ODD_QUERY)) for name in names]

@@ -5,7 +5,6 @@ embedded SQLite database every write request takes the write lock when its trans
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import subprocess
@@ -22,24 +21,14 @@ from sqlalchemy import func, select
 
 from extensions import db
 from models import Employee, User
-from services import sessions
 from tests.conftest import free_port
 from tests.factories import make_company, make_member
+from tests.web.test_scale_out import SECRET, _request
+from tests.web.test_scale_out import _cookie_for as _signed_cookie
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "write-concurrency-test-secret-0123456789-abcdef"
-
-
-def _request(port, path, *, method="GET", headers=None, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.getheaders(), resp.read().decode("utf-8", "replace")
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -86,21 +75,9 @@ def server(app, database_url):
         proc.stderr.close()
 
 
-def _signed_cookie(user) -> str:
-    token = sessions.open_session(user, ip="127.0.0.1", user_agent="pytest concurrency")
-    db.session.commit()
-    old = current_app.secret_key
-    current_app.secret_key = SECRET
-    try:
-        value = current_app.session_interface.get_signing_serializer(current_app).dumps({"sid": token})
-    finally:
-        current_app.secret_key = old
-    return f"{current_app.config['SESSION_COOKIE_NAME']}={value}"
-
-
 def _prepare(port: int, cookie: str, path: str) -> tuple[str, str]:
     """GET a page as that browser: its CSRF token and the (possibly renewed) session cookie."""
-    status, headers, html = _request(port, path, headers={"Cookie": cookie})
+    status, headers, html = _request(port, path, {"Cookie": cookie})
     assert status == 200, (status, html[:300])
     token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
     name = current_app.config["SESSION_COOKIE_NAME"]
@@ -111,7 +88,7 @@ def _prepare(port: int, cookie: str, path: str) -> tuple[str, str]:
 def _post(port: int, path: str, cookie: str, token: str, fields: dict) -> int:
     body = urllib.parse.urlencode({"csrf_token": token, **fields})
     headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": token}
-    return _request(port, path, method="POST", headers=headers, body=body)[0]
+    return _request(port, path, headers, method="POST", body=body)[0]
 
 
 def _letters(n: int) -> str:

@@ -29,6 +29,9 @@ def refuse_non_form_bodies():
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and getattr(view, "accepts_any_body", False):
         return None
+    blueprint = current_app.blueprints.get(request.blueprint or "")
+    if blueprint is not None and getattr(blueprint, "accepts_any_body", False):
+        return None  # a whole blueprint that reads JSON (an API) sets `bp.accepts_any_body = True`
     return render_error(415)
 
 

@@ -199,3 +199,30 @@ def test_guard_unit_rules():
     assert text_problem(form.line, "x" * 256) == "255 caractères au plus."
     assert text_problem(form.line, "😀 émoji") is None
     assert date(1900, 1, 1) <= date.today()
+
+
+def test_a_view_or_blueprint_can_accept_other_bodies(app):
+    from flask import Blueprint
+
+    from blueprints.security import accepts_any_body, public
+
+    application = __import__("app").create_app("testing")
+    api = Blueprint("api_probe", __name__, url_prefix="/api-probe")
+    api.accepts_any_body = True
+
+    @api.post("/x")
+    @public
+    def api_view():
+        return {"ok": True}
+
+    @application.post("/json-probe")
+    @public
+    @accepts_any_body
+    def json_view():
+        return {"ok": True}
+
+    application.register_blueprint(api)
+    application.config["WTF_CSRF_ENABLED"] = False
+    client = application.test_client()
+    assert client.post("/api-probe/x", json={"a": 1}).status_code == 200
+    assert client.post("/json-probe", json={"a": 1}).status_code == 200

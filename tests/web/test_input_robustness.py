@@ -226,3 +226,37 @@ def test_a_view_or_blueprint_can_accept_other_bodies(app):
     client = application.test_client()
     assert client.post("/api-probe/x", json={"a": 1}).status_code == 200
     assert client.post("/json-probe", json={"a": 1}).status_code == 200
+
+
+def test_every_date_field_of_every_form_refuses_an_out_of_range_date(app):
+    """Birth, hire and exit dates, slot, absence, campaign, tariff and payment dates: the guard
+    applies to each DateField of each form, before any validator does date arithmetic."""
+    from werkzeug.datastructures import MultiDict
+    from wtforms import DateField
+    from wtforms.fields.core import UnboundField
+
+    from blueprints.base_form import MSG_DATE
+
+    for module in pkgutil.walk_packages(blueprints.__path__, "blueprints."):
+        importlib.import_module(module.name)
+    checked = []
+    for form_class in _all_subclasses(PortailForm):
+        names = [
+            n
+            for n in dir(form_class)
+            if isinstance(getattr(form_class, n, None), UnboundField)
+            and issubclass(getattr(form_class, n).field_class, DateField)
+        ]
+        for name in names:
+            for value in ("9999-12-31", "0001-01-01", "31/12/9999"):
+                with app.test_request_context(method="POST", data={name: value}):
+                    form = form_class(formdata=MultiDict({name: value}), meta={"csrf": False})
+                    form[name].validate(form)  # the field alone: the route would set choices elsewhere
+                    errors = form[name].errors
+                    # Refused beside the field, and no out-of-range date left for any arithmetic:
+                    # either the format did not parse, or the guard emptied it with its message.
+                    assert errors and form[name].data is None, (form_class.__name__, name, value, errors)
+                    if value == "9999-12-31" and form[name].format == ["%Y-%m-%d"]:
+                        assert MSG_DATE in errors or errors == ["Date invalide."], (form_class.__name__, name, errors)
+            checked.append(f"{form_class.__name__}.{name}")
+    assert len(checked) >= 15, checked

@@ -9,6 +9,7 @@ from flask import Flask, abort, g, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import config as config_module
 from extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -23,9 +24,37 @@ CSP = (
 )
 
 
+class WriteIntentMiddleware:
+    """POST/PUT/PATCH/DELETE open every transaction with BEGIN IMMEDIATE on SQLite (see
+    services/core/database.py), so concurrent writers queue on busy_timeout instead of failing with
+    "database is locked". Set around the whole WSGI call, before Flask runs any hook: a
+    blueprint's before_request that reads the database (the login session) cannot open a
+    deferred transaction first, whatever the order in which hooks were registered."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        writes = environ.get("REQUEST_METHOD", "GET").upper() in UNSAFE_METHODS
+        token = database.set_write_intent(writes)
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            database.reset_write_intent(token)
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:...>` up to 2**31 - 1 (a PostgreSQL integer, the type of every id): a larger
+    number in a URL is a 404, never a database error."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(url_map, fixed_digits, min, (2**31 - 1) if max is None else max, signed)
+
+
 def create_app(config=None) -> Flask:
     """Build the app. `config` is a config class, a name ("testing"), or a dict of overrides."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = BoundedIntegerConverter
     overrides = {}
     if isinstance(config, dict):
         overrides = config
@@ -39,6 +68,7 @@ def create_app(config=None) -> Flask:
     from services.core import static_assets
 
     static_assets.init_app(app)
+    app.wsgi_app = WriteIntentMiddleware(app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
         n = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
@@ -135,22 +165,15 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from blueprints import input_guard
+
+    input_guard.init_app(app)  # form encodings only on unsafe requests, before any other hook
+
     @app.before_request
     def refuse_oversized_bodies():
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit and request.content_length and request.content_length > limit:
             abort(413)
-
-    @app.before_request
-    def mark_write_requests():
-        # POST/PUT/PATCH/DELETE open their transactions with BEGIN IMMEDIATE on SQLite.
-        g._write_intent_token = database.set_write_intent(request.method in UNSAFE_METHODS)
-
-    @app.teardown_request
-    def clear_write_intent(_exc):
-        token = g.pop("_write_intent_token", None)
-        if token is not None:
-            database.reset_write_intent(token)
 
     @app.after_request
     def security_headers(response):

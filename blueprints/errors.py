@@ -13,6 +13,7 @@ TITLES = {
     404: "Page introuvable",
     405: "Action non autorisée",
     413: "Fichier ou envoi trop volumineux",
+    415: "Format d'envoi non accepté",
     422: "Saisie invalide",
     429: "Trop de tentatives",
     500: "Erreur du serveur",
@@ -23,6 +24,7 @@ MESSAGES = {
     404: "Cette page n'existe pas ou vous n'y avez pas accès.",
     405: "Cette action n'est pas possible ici.",
     413: "L'envoi dépasse la taille autorisée. Réduisez la taille du fichier et recommencez.",
+    415: "Cette page n'accepte que l'envoi d'un formulaire. Rechargez-la puis recommencez votre saisie.",
     429: "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
     500: "Une erreur inattendue s'est produite. Nos équipes en sont informées ; réessayez plus tard.",
 }

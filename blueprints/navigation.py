@@ -58,6 +58,6 @@ def page_arg(name: str = "page", *, source=None, most: int = 100_000) -> int:
     from flask import request
 
     value = str((request.args if source is None else source).get(name, "") or "").strip()
-    if not value.isdigit():
+    if not value.isdecimal():
         return 1
     return max(1, min(int(value[:9]), most))

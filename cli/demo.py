@@ -12,8 +12,12 @@ from services.demo import DemoAlreadyLoaded, load_demo
 @click.option("--reset", is_flag=True, help="Efface toutes les données puis recharge la démonstration.")
 def demo(reset: bool) -> None:
     """Load the demo: members with sites, an accountant, an employer, employees."""
-    if reset and current_app.config.get("ENV_NAME") == "production":
-        raise click.ClickException("--reset est refusé en production.")
+    if current_app.config.get("ENV_NAME") == "production":
+        # The demo creates accounts with a published password: never on a real service.
+        raise click.ClickException(
+            "Les données de démonstration sont refusées en production (PORTAIL_ENV=production) : "
+            "elles créent des comptes dont le mot de passe est public."
+        )
     try:
         ctx = load_demo(reset=reset)
     except DemoAlreadyLoaded as exc:

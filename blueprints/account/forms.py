@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
+from blueprints.base_form import PortailForm
 from models.companies import ROLE_LABELS, ROLES
 
 NAF_RE = re.compile(r"^\d{2}\.?\d{2}[A-Z]$")
@@ -57,7 +57,7 @@ def normalise_phone(value: str, *, mobile: bool = False) -> str:
     return phonenumbers.format_number(number, fmt)
 
 
-class CompanyForm(FlaskForm):
+class CompanyForm(PortailForm):
     address = StringField("Adresse", validators=[required("l'adresse"), length(300), no_line_breaks], filters=[strip])
     postal_code = StringField(
         "Code postal",
@@ -118,7 +118,7 @@ class CompanyForm(FlaskForm):
         }
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(PortailForm):
     last_name = StringField("Nom", validators=[required("votre nom"), length(100), no_line_breaks], filters=[strip])
     first_name = StringField(
         "Prénom", validators=[required("votre prénom"), length(100), no_line_breaks], filters=[strip]
@@ -136,7 +136,7 @@ class ProfileForm(FlaskForm):
                 raise ValidationError("Saisissez un numéro de mobile valide, par exemple 06 12 34 56 78.") from None
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(PortailForm):
     new_email = EmailField(
         "Nouvelle adresse e-mail",
         validators=[required("la nouvelle adresse"), length(254), no_line_breaks, EMAIL],
@@ -145,7 +145,7 @@ class EmailChangeForm(FlaskForm):
     password = PasswordField("Mot de passe actuel", validators=[required("votre mot de passe actuel"), length(128)])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(PortailForm):
     current_password = PasswordField(
         "Mot de passe actuel", validators=[required("votre mot de passe actuel"), length(128)]
     )
@@ -159,7 +159,7 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PortailForm):
     email = EmailField(
         "Adresse e-mail de la personne",
         validators=[required("l'adresse e-mail"), length(254), no_line_breaks, EMAIL],
@@ -168,11 +168,11 @@ class InviteForm(FlaskForm):
     role = SelectField("Rôle de la personne", choices=ROLE_CHOICES, validators=[required("le rôle")])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortailForm):
     role = SelectField("Rôle", choices=ROLE_CHOICES, validators=[required("le rôle")])
 
 
-class InvitationAcceptForm(FlaskForm):
+class InvitationAcceptForm(PortailForm):
     last_name = StringField("Nom", validators=[required("votre nom"), length(100), no_line_breaks], filters=[strip])
     first_name = StringField(
         "Prénom", validators=[required("votre prénom"), length(100), no_line_breaks], filters=[strip]

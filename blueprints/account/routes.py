@@ -136,7 +136,9 @@ def change_email():
 
     form = EmailChangeForm()
     if form.validate():
-        if not verify_password(current_user.password_hash, form.password.data):
+        stored = current_user.password_hash
+        db.session.commit()  # end the read transaction: no write lock held while hashing
+        if not verify_password(stored, form.password.data):
             form.password.errors.append("Le mot de passe actuel est incorrect.")
         else:
             try:
@@ -191,6 +193,7 @@ def change_password():
                 form.new_password.data,
                 keep_session_id=current.id if current is not None else None,
                 ip=client_ip(),
+                end_read=db.session.commit,
             )
         except account_service.AccountError as exc:
             target = form.current_password if "actuel" in str(exc) else form.new_password

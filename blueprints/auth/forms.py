@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from email_validator import EmailNotValidError, validate_email
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from blueprints.base_form import PortailForm
 from services.auth.passwords import MAX_LENGTH
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -38,7 +38,7 @@ def strip(value):
 EMAIL_REQUIRED = "Saisissez votre adresse e-mail."
 
 
-class EmailStepForm(FlaskForm):
+class EmailStepForm(PortailForm):
     email = EmailField(
         "Votre adresse e-mail",
         filters=[strip],
@@ -52,7 +52,7 @@ class EmailStepForm(FlaskForm):
     next = HiddenField()
 
 
-class PasswordStepForm(FlaskForm):
+class PasswordStepForm(PortailForm):
     email = EmailField(
         "Adresse e-mail",
         filters=[strip],
@@ -73,7 +73,7 @@ class PasswordStepForm(FlaskForm):
     next = HiddenField()
 
 
-class ResetForm(FlaskForm):
+class ResetForm(PortailForm):
     email = EmailField(
         "Adresse e-mail",
         filters=[strip],
@@ -86,7 +86,7 @@ class ResetForm(FlaskForm):
     )
 
 
-class ChoosePasswordForm(FlaskForm):
+class ChoosePasswordForm(PortailForm):
     new_password = PasswordField(
         "Nouveau mot de passe",
         validators=[

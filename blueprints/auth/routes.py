@@ -12,8 +12,8 @@ from blueprints.login_session import client_ip, current_login_session, end_login
 from blueprints.navigation import safe_next_path
 from blueprints.security import public
 from extensions import db, limiter
+from services.auth import login_guard, sessions
 from services.auth import member_accounts as accounts
-from services.auth import sessions
 from services.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 from services.core import audit
 
@@ -88,7 +88,13 @@ def password():
     form = PasswordStepForm()
     if not form.validate():
         return _render_login(form, 2, status=422)
-    result = accounts.authenticate(form.email.data, form.password.data, ip=client_ip(), end_read=db.session.commit)
+    result = accounts.authenticate(
+        form.email.data,
+        form.password.data,
+        ip=client_ip(),
+        end_read=db.session.commit,
+        device_token=request.cookies.get(login_guard.DEVICE_COOKIE_NAME),
+    )
     if not result.ok:
         db.session.commit()  # the failure counters and the audit persist
         form.password.errors = [result.error]
@@ -104,8 +110,26 @@ def password():
     if user.must_change_password:
         if next_path:
             session[AFTER_PASSWORD_KEY] = next_path
-        return hx_redirect(url_for("auth.choose_password"))
-    return hx_redirect(_landing(user, next_path))
+        response = hx_redirect(url_for("auth.choose_password"))
+    else:
+        response = hx_redirect(_landing(user, next_path))
+    set_device_cookie(response, result.device_token)
+    return response
+
+
+def set_device_cookie(response, token: str | None) -> None:
+    """The device cookie (OWASP device cookies, services/auth/login_guard.py): this browser is known
+    for this account for 180 days, so a stranger's failures elsewhere do not lock it out."""
+    if not token:
+        return
+    response.set_cookie(
+        login_guard.DEVICE_COOKIE_NAME,
+        token,
+        max_age=int(login_guard.DEVICE_COOKIE_AGE.total_seconds()),
+        httponly=True,
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        samesite="Lax",
+    )
 
 
 @bp.post("/deconnexion")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from blueprints.base_form import PortailForm
 from models.billing import DOC_KINDS
 from models.employees import CATEGORIES, CATEGORY_LABELS, CONTRACT_NATURES
 from services.employees.register import EXIT_REASONS
@@ -31,7 +31,7 @@ def plausible_date(_form, field):
         raise ValidationError("Date hors des limites admises.")
 
 
-class HireForm(FlaskForm):
+class HireForm(PortailForm):
     """A forgotten hire, added to the register during the declaration."""
 
     birth_name = StringField("Nom de naissance", validators=[DataRequired(REQUIRED), Length(max=100), single_line])
@@ -55,25 +55,25 @@ class HireForm(FlaskForm):
             raise ValidationError("La date d'entrée doit suivre le 14e anniversaire du salarié.")
 
 
-class DepartureForm(FlaskForm):
+class DepartureForm(PortailForm):
     exit_date = DateField("Date de sortie", validators=[InputRequired(REQUIRED), plausible_date], format="%Y-%m-%d")
     exit_reason = SelectField("Motif de sortie", choices=choices(EXIT_REASONS.items()), default="autre")
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(PortailForm):
     category = SelectField(
         "Catégorie", choices=choices((c, c) for c in CATEGORIES), validators=[DataRequired(REQUIRED)]
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortailForm):
     attest = BooleanField(
         "J'atteste l'exactitude de cette déclaration",
         validators=[DataRequired("Cochez la case pour attester l'exactitude de votre déclaration.")],
     )
 
 
-class DocumentFilterForm(FlaskForm):
+class DocumentFilterForm(PortailForm):
     """GET filters of the document list (no CSRF: it changes nothing)."""
 
     class Meta:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import InputRequired, Length
 
+from blueprints.base_form import PortailForm
 from blueprints.billing import bp
 from blueprints.billing.forms import REQUIRED, single_line
 from blueprints.htmx import render
@@ -16,7 +16,7 @@ from extensions import db
 from services.billing import sepa
 
 
-class MandateForm(FlaskForm):
+class MandateForm(PortailForm):
     debtor_name = StringField("Titulaire du compte", validators=[InputRequired(REQUIRED), Length(max=70), single_line])
     iban = StringField("IBAN", validators=[InputRequired(REQUIRED), Length(max=42), single_line])
     bic = StringField("BIC (facultatif si votre banque est connue)", validators=[Length(max=14), single_line])
@@ -76,7 +76,7 @@ def sepa_mandate_sign(company):
 @bp.post("/entreprises/<code>/prelevement/revoquer")
 @company_view(right="invoices")
 def sepa_mandate_revoke(company):
-    form = FlaskForm()
+    form = PortailForm()
     mandate = sepa.active_mandate(company)
     if form.validate_on_submit() and mandate is not None:
         sepa.revoke_mandate(mandate, current_user)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
+
+from blueprints.base_form import PortailForm
 
 
 def _single_line(form, field):
@@ -12,7 +13,7 @@ def _single_line(form, field):
         raise ValidationError("Ce champ ne doit tenir que sur une ligne.")
 
 
-class AddCompanyForm(FlaskForm):
+class AddCompanyForm(PortailForm):
     """ "Connexion à votre espace": code adhérent and n° télédéclarant of another company."""
 
     code = StringField(

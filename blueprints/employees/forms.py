@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from blueprints.base_form import PortailForm
 from models.employees import CATEGORY_LABELS, CONTRACT_NATURES, POST_RISKS, SEX_LABELS
 from services.core.crypto import NirError, validate_nir
 from services.employees.follow_up import derive_category
@@ -43,7 +43,7 @@ def _required(message):
     return [DataRequired(message=message)]
 
 
-class EmployeeForm(FlaskForm):
+class EmployeeForm(PortailForm):
     """Déclarer un nouveau salarié / modifier ses informations."""
 
     company_id = SelectField("Établissement", coerce=int, validators=[Optional()], validate_choice=False)
@@ -186,7 +186,7 @@ class EmployeeRowForm(EmployeeForm):
         }
 
 
-class DepartureForm(FlaskForm):
+class DepartureForm(PortailForm):
     """Déclarer un départ."""
 
     exit_date = DateField("Date de sortie", validators=_required("Indiquez une date de sortie valide."))
@@ -201,7 +201,7 @@ class DepartureForm(FlaskForm):
             raise ValidationError("Choisissez un motif de sortie dans la liste.")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortailForm):
     """Importer une liste du personnel (CSV)."""
 
     file = FileField("Fichier CSV de la liste du personnel")

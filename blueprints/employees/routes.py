@@ -361,7 +361,7 @@ def export(company):
     filename = f"salaries-{company.code}-{clock.today():%Y-%m-%d}.csv"
     return Response(
         stream_with_context(staff_csv.export_lines(ids)),
-        mimetype="text/csv; charset=utf-8",
+        mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

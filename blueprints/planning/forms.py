@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
+from blueprints.base_form import PortailForm
 from models.base import utcnow
 from models.planning import ABSENCE_TYPES, REQUEST_REASONS, VISIT_TYPES
 from services.employees.follow_up_law import long_leave_refusal, reprise_refusal
@@ -46,7 +46,7 @@ class FrenchDateField(DateField):
             raise ValueError("Date invalide.")
 
 
-class BookSlotForm(FlaskForm):
+class BookSlotForm(PortailForm):
     employee_id = SelectField("Salarié", coerce=_coerce_int, validate_choice=False)
     visit_type = SelectField(
         "Type de visite",
@@ -65,7 +65,7 @@ def _check_employee_choice(field):
         raise ValidationError("Choisissez un salarié de la liste.")
 
 
-class AnotherDateForm(FlaskForm):
+class AnotherDateForm(PortailForm):
     reason = TextAreaField(
         "Motif de la demande d'une autre date",
         validators=[DataRequired("Indiquez le motif."), Length(max=1000, message="1 000 caractères au plus.")],
@@ -73,7 +73,7 @@ class AnotherDateForm(FlaskForm):
     )
 
 
-class RequestForm(FlaskForm):
+class RequestForm(PortailForm):
     employee_id = SelectField("Salarié", coerce=_coerce_int, validate_choice=False)
     reason = SelectField(
         "Motif",

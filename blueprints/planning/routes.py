@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, flash, make_response, request, url_for
 from flask_login import current_user
@@ -20,6 +20,7 @@ from models.base import utcnow
 from models.planning import VISIT_TYPES
 from services import scope
 from services.core import audit
+from services.core.input_limits import parse_iso_date
 from services.employees import follow_up_law
 from services.planning import appointment_requests, booking, common, reading
 from services.planning import calendar_feed as feeds
@@ -50,7 +51,7 @@ def _notice_hours() -> int:
 
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isdecimal() and len(value) < 10 else None
 
 
 def _words_arg(name: str) -> str:
@@ -60,11 +61,7 @@ def _words_arg(name: str) -> str:
 
 def _date_arg(name: str):
     """A YYYY-MM-DD date argument, None when absent or invalid."""
-    value = request.args.get(name, "")
-    try:
-        return date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        return None
+    return parse_iso_date(request.args.get(name, ""))
 
 
 def _common(company) -> dict:
@@ -191,7 +188,7 @@ def _cursor_arg() -> tuple[datetime, int] | None:
     """`?apres=<epoch seconds>-<slot id>`: the last slot shown, for "Voir plus de créneaux"."""
     value = request.args.get("apres", "")
     moment, _, slot_id = value.partition("-")
-    if not (moment.isdigit() and slot_id.isdigit() and len(moment) < 12 and len(slot_id) < 10):
+    if not (moment.isdecimal() and slot_id.isdecimal() and len(moment) < 12 and len(slot_id) < 10):
         return None
     return datetime.fromtimestamp(int(moment), UTC), int(slot_id)
 
@@ -407,12 +404,12 @@ def move(company, visit_id: int):
             f"{_notice_hours()} heures). Contactez le service.",
         )
     if request.method == "POST":
-        from flask_wtf import FlaskForm
+        from blueprints.base_form import PortailForm
 
         slot_id = request.form.get("slot_id", "")
-        valid_id = slot_id.isdigit() and len(slot_id) < 10
+        valid_id = slot_id.isdecimal() and len(slot_id) < 10
         slot = reading.get_open_slot_or_none(company, int(slot_id), now) if valid_id else None
-        if not FlaskForm().validate_on_submit() or slot is None:
+        if not PortailForm().validate_on_submit() or slot is None:
             ctx = _slots_context(company, message="Choisissez un créneau de la liste.")
             ctx["move_visit"] = visit
             return render("planning/move.html", "planning/_slots.html", status=422, **ctx)

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
@@ -22,7 +22,7 @@ from services.billing import bank, fec, sepa
 from services.billing.common import BillingError
 
 
-class StatementForm(FlaskForm):
+class StatementForm(PortailForm):
     fichier = FileField("Relevé bancaire (camt.053 XML ou CSV)")
 
     def validate_fichier(self, field):
@@ -30,7 +30,7 @@ class StatementForm(FlaskForm):
             raise ValidationError("Choisissez le fichier du relevé.")
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortailForm):
     invoice_number = StringField("N° de facture", validators=[InputRequired(REQUIRED), Length(max=20), single_line])
 
 
@@ -103,7 +103,7 @@ def bank_line_assign(line_id: int):
 @bp.post("/banque/lignes/<int:line_id>/ignorer")
 @staff_required()
 def bank_line_ignore(line_id: int):
-    form = FlaskForm()
+    form = PortailForm()
     if form.validate_on_submit():
         try:
             bank.ignore_line(line_id, current_user)
@@ -118,7 +118,7 @@ def bank_line_ignore(line_id: int):
 # --------------------------------------------------------------------------- SEPA direct debit
 
 
-class DebitBatchForm(FlaskForm):
+class DebitBatchForm(PortailForm):
     collection_date = FrenchDateField("Date du prélèvement", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
     invoice_ids = SelectMultipleField("Factures à prélever", coerce=str, validate_choice=False)
 
@@ -164,7 +164,7 @@ def sepa_debits_export():
 # --------------------------------------------------------------------------- FEC
 
 
-class FecForm(FlaskForm):
+class FecForm(PortailForm):
     class Meta:
         csrf = False  # a GET that changes nothing
 

@@ -7,11 +7,11 @@ import io
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import hx_redirect, render
 from blueprints.navigation import page_arg
 from blueprints.service import bp
@@ -68,7 +68,7 @@ def _money_field(label: str, *, required: bool = False) -> StringField:
     return StringField(label, validators=[first, Length(max=15, message="Montant trop long."), single_line, AMOUNT])
 
 
-class TariffForm(FlaskForm):
+class TariffForm(PortailForm):
     """Every field of a year's grid; the rules themselves are those of services.billing.set_tariff."""
 
     year = FrenchIntegerField(
@@ -249,7 +249,7 @@ class TariffForm(FlaskForm):
         return None
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(PortailForm):
     paid_on = FrenchDateField("Date du paiement", validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
     amount = StringField(
         "Montant (€)",
@@ -272,7 +272,7 @@ class PaymentForm(FlaskForm):
             raise ValidationError("Saisissez une date valide (jj/mm/aaaa).")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortailForm):
     """A button that changes something (send reminders): CSRF only."""
 
 
@@ -281,7 +281,7 @@ class ActionForm(FlaskForm):
 
 def _year_arg(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) == 4 else None
+    return int(value) if value.isdecimal() and len(value) == 4 else None
 
 
 # --------------------------------------------------------------------------- tariffs
@@ -419,7 +419,7 @@ def billing_not_declared_csv():
     writer.writerow(["Code adhérent", "Raison sociale", "Ville", "Adresse e-mail"])
     for code, name, city, email in billing_admin.not_declared_rows(year, query):
         writer.writerow([_csv_cell(code), _csv_cell(name), _csv_cell(city), _csv_cell(email)])
-    response = Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8")
+    response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="non-declares-{year}.csv"'
     return response
 

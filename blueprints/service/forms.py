@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from stdnum.fr import siret as siret_check
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from blueprints.base_form import PortailForm
 from services.staff.team_and_members import STAFF_ROLES, clean_siret
 
 
@@ -27,18 +27,18 @@ class FrenchDateField(DateField):
             raise ValueError("Saisissez une date valide (jj/mm/aaaa).") from None
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortailForm):
     code = StringField(
         "Code de vérification",
         validators=[DataRequired(REQUIRED), Length(max=20, message="Le code est trop long."), single_line],
     )
 
 
-class StartEnrolmentForm(FlaskForm):
+class StartEnrolmentForm(PortailForm):
     """Only the CSRF token: starting the enrolment is a POST."""
 
 
-class SiteForm(FlaskForm):
+class SiteForm(PortailForm):
     name = StringField("Nom du site", validators=[DataRequired(REQUIRED), Length(max=200), single_line])
     city = StringField("Ville", validators=[DataRequired(REQUIRED), Length(max=100), single_line])
     address = StringField("Adresse", validators=[Optional(), Length(max=300), single_line])
@@ -51,7 +51,7 @@ class SiteForm(FlaskForm):
             raise ValidationError("Le SIRET n'est pas valide (14 chiffres, clé de contrôle).")
 
 
-class RenewTeledeclarantForm(FlaskForm):
+class RenewTeledeclarantForm(PortailForm):
     confirm = BooleanField(
         "Je confirme : l'ancien n° télédéclarant cessera de fonctionner immédiatement",
         validators=[DataRequired("Cochez la case pour confirmer.")],
@@ -61,7 +61,7 @@ class RenewTeledeclarantForm(FlaskForm):
 ROLE_CHOICES = [SelectChoice(value, label) for value, label in STAFF_ROLES.items()]
 
 
-class StaffCreateForm(FlaskForm):
+class StaffCreateForm(PortailForm):
     email = EmailField(
         "Adresse e-mail",
         validators=[
@@ -76,15 +76,15 @@ class StaffCreateForm(FlaskForm):
     role = SelectField("Rôle", choices=ROLE_CHOICES, default="agent")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PortailForm):
     role = SelectField("Rôle", choices=ROLE_CHOICES)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortailForm):
     """A button that changes something (deactivate, reactivate, reset): CSRF only."""
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(PortailForm):
     class Meta:
         csrf = False  # a GET filter form
 

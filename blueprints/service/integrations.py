@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from blueprints.base_form import PortailForm
 from blueprints.employees.forms import MultiCheckboxField, choices
 from blueprints.htmx import render
 from blueprints.login_session import client_ip
@@ -20,7 +20,7 @@ from models.integration import SCOPES, WEBHOOK_EVENTS
 from services.integration import clients as api_clients
 
 
-class IntegrationClientForm(FlaskForm):
+class IntegrationClientForm(PortailForm):
     name = StringField(
         "Nom du logiciel",
         validators=[

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
@@ -40,11 +40,11 @@ def _not_future(form, field):
         raise ValidationError("La date ne peut pas être dans le futur.")
 
 
-class AdhesionForm(FlaskForm):
+class AdhesionForm(PortailForm):
     adhesion_date = FrenchDateField("Date d'adhésion", validators=[Optional()], format="%Y-%m-%d")
 
 
-class ManualInvoiceForm(FlaskForm):
+class ManualInvoiceForm(PortailForm):
     label = StringField("Libellé", validators=[InputRequired(REQUIRED), Length(max=200), single_line])
     quantity = FrenchIntegerField(
         "Quantité", validators=[InputRequired(REQUIRED), NumberRange(1, 10_000, "Entre 1 et 10 000.")], default=1
@@ -54,14 +54,14 @@ class ManualInvoiceForm(FlaskForm):
     FIELDS = {"Libellé": "label", "Quantité": "quantity", "Prix unitaire HT": "unit_price", "Motif": "reason"}
 
 
-class CreditNoteForm(FlaskForm):
+class CreditNoteForm(PortailForm):
     invoice_id = FrenchSelectField("Facture corrigée", coerce=str)
     amount_ht = _amount_field("Montant de l'avoir (€ HT)")
     reason = StringField("Motif", validators=[InputRequired(REQUIRED), Length(max=300), single_line])
     FIELDS = {"Montant HT": "amount_ht", "Montant": "amount_ht", "Motif": "reason", "Libellé": "reason"}
 
 
-class RefundForm(FlaskForm):
+class RefundForm(PortailForm):
     credit_note_id = FrenchSelectField("Avoir remboursé", coerce=str)
     amount = _amount_field("Montant remboursé (€)")
     refunded_on = FrenchDateField(
@@ -72,7 +72,7 @@ class RefundForm(FlaskForm):
     FIELDS = {"Montant": "amount"}
 
 
-class AllocationForm(FlaskForm):
+class AllocationForm(PortailForm):
     invoice_ids = SelectMultipleField("Factures réglées", coerce=str, validate_choice=False)
     amount = _amount_field("Montant reçu (€)")
     paid_on = FrenchDateField("Date du paiement", validators=[InputRequired(REQUIRED), _not_future], format="%Y-%m-%d")

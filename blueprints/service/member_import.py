@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
@@ -17,7 +17,7 @@ from services.staff.member_import import apply_member_import, parse_member_csv
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
-class MemberImportForm(FlaskForm):
+class MemberImportForm(PortailForm):
     file = FileField("Fichier CSV des adhérents")
     dry_run = BooleanField("Vérifier seulement (ne rien enregistrer)")
 

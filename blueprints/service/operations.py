@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 from flask import abort, flash, make_response, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import hx_redirect, render
 from blueprints.navigation import page_arg
 from blueprints.service import bp
@@ -26,6 +26,7 @@ from models.planning import REQUEST_REASONS, REQUEST_STATUSES, VISIT_STATUSES, V
 from models.support import STATUS_ANSWERED, STATUS_LABELS
 from services import scope
 from services.core import audit
+from services.core.input_limits import parse_iso_date
 from services.planning import reading, slot_series
 from services.planning.common import PARIS, PlanningError, SlotTaken
 from services.staff import operations as ops
@@ -39,7 +40,7 @@ def _slot_label(slot) -> str:
     return f"{local:%d/%m/%Y %H:%M} – {slot.centre.name} – {slot.professional.name}"
 
 
-class PlaceForm(FlaskForm):
+class PlaceForm(PortailForm):
     slot = SelectField("Créneau", coerce=_to_int, validate_choice=False)
     visit_type = SelectField(
         "Type de visite", choices=[SelectChoice(k, v) for k, v in VISIT_TYPES.items()], validate_choice=False
@@ -54,14 +55,14 @@ class PlaceForm(FlaskForm):
             raise ValidationError("Choisissez un type de visite.")
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(PortailForm):
     message = TextAreaField(
         "Message à l'employeur",
         validators=[DataRequired(REQUIRED), Length(max=2000, message="2000 caractères au plus.")],
     )
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(PortailForm):
     outcome = SelectField(
         "Résultat de la visite",
         choices=[SelectChoice("", "—"), *(SelectChoice(k, v) for k, v in ops.OUTCOMES.items())],
@@ -85,7 +86,7 @@ class OutcomeForm(FlaskForm):
             raise ValidationError("Choisissez le type de document.")
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(PortailForm):
     document_kind = SelectField(
         "Type de document",
         choices=[SelectChoice(k, DOC_KINDS[k]) for k in ops.DOCUMENT_KINDS],
@@ -99,14 +100,14 @@ class DocumentForm(FlaskForm):
             raise ValidationError("Choisissez le type de document.")
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PortailForm):
     answer = TextAreaField(
         "Votre réponse",
         validators=[DataRequired(REQUIRED), Length(max=MAX_ANSWER, message=f"{MAX_ANSWER} caractères au plus.")],
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortailForm):
     """Only the CSRF token."""
 
 
@@ -119,10 +120,7 @@ def _choice_arg(name: str, allowed) -> str | None:
 
 
 def _date_arg(name: str, default: date) -> date:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return default
+    return parse_iso_date(request.args.get(name, "")) or default
 
 
 def _read_upload(field) -> bytes | None:
@@ -261,7 +259,7 @@ def visits():
     status = _choice_arg("statut", VISIT_STATUSES)
     centres = slot_series.centres()
     centre_raw = request.args.get("centre", "")
-    centre_id = int(centre_raw) if centre_raw.isdigit() and len(centre_raw) < 10 else None
+    centre_id = int(centre_raw) if centre_raw.isdecimal() and len(centre_raw) < 10 else None
     code = "".join(c for c in request.args.get("adherent", "") if c.isalnum() or c == "-")[:10] or None
     results = ops.visit_list(first, last, status, centre_id, code, page_arg())
     params = {

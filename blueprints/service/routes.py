@@ -216,6 +216,6 @@ def audit_export():
             yield buffer.getvalue()
 
     stamp = utcnow().astimezone(PARIS).strftime("%Y%m%d-%H%M")
-    response = Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8")
+    response = Response(stream_with_context(generate()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="journal-audit-{stamp}.csv"'
     return response

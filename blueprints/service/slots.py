@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import hx_redirect, render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
@@ -20,6 +20,7 @@ from blueprints.service.forms import REQUIRED, FrenchDateField, single_line
 from extensions import db
 from models.base import utcnow
 from models.planning import PROFESSIONAL_KINDS, Centre, Professional
+from services.core.input_limits import iso_week_monday
 from services.planning import slot_series
 from services.planning.slot_series import PARIS, SeriesError
 from services.staff import dashboard as staff_dashboard
@@ -45,7 +46,7 @@ class FrenchTimeField(TimeField):
             raise ValueError("Saisissez une heure valide (hh:mm).") from None
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(PortailForm):
     centre = SelectField("Centre", coerce=_to_int, validate_choice=False)
     new_centre_name = StringField("Nom du nouveau centre", validators=[Optional(), Length(max=120), single_line])
     new_centre_address = StringField("Adresse du nouveau centre", validators=[Optional(), Length(max=300), single_line])
@@ -137,7 +138,7 @@ class SeriesForm(FlaskForm):
         self.reserved_company = company
 
 
-class RemoveSlotsForm(FlaskForm):
+class RemoveSlotsForm(PortailForm):
     """Only the CSRF token; the slot ids come as repeated `creneau` values."""
 
 
@@ -157,12 +158,8 @@ def _current_monday() -> date:
 
 def _monday_arg(value: str | None) -> date:
     match = WEEK_PATTERN.match(value or "")
-    if match:
-        try:
-            return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-        except ValueError:
-            pass
-    return _current_monday()
+    monday = iso_week_monday(int(match.group(1)), int(match.group(2))) if match else None
+    return monday or _current_monday()
 
 
 def week_key(monday: date) -> str:
@@ -172,7 +169,7 @@ def week_key(monday: date) -> str:
 
 def _int_arg(name: str) -> int | None:
     value = request.values.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isdecimal() and len(value) < 10 else None
 
 
 def _week_context(monday: date, centre_id: int | None, professional_id: int | None) -> dict:
@@ -227,7 +224,7 @@ def slots_remove():
     centre_id, professional_id = _int_arg("centre"), _int_arg("professionnel")
     form = RemoveSlotsForm()
     raw = request.form.getlist("creneau")[:MAX_REMOVAL]
-    ids = [int(v) for v in raw if v.isdigit() and len(v) < 10]
+    ids = [int(v) for v in raw if v.isdecimal() and len(v) < 10]
     error = None
     if not form.validate_on_submit():
         error = "La page a expiré : validez à nouveau."

@@ -47,8 +47,9 @@ def team_create():
                 form.role.data,
                 first_name=form.first_name.data,
                 last_name=form.last_name.data,
-                actor=current_user,
+                actor=current_user._get_current_object(),
                 ip=client_ip(),
+                end_read=db.session.commit,
             )
         except staff.StaffError as exc:
             db.session.rollback()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import flash, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from blueprints.base_form import PortailForm
 from blueprints.htmx import hx_redirect
 from blueprints.service import bp
 from blueprints.service.access import staff_required
@@ -24,7 +24,7 @@ from services.staff import visit_corrections as corrections
 REASON_HINT = "Obligatoire ; il est conservé dans le journal d'audit."
 
 
-class CorrectOutcomeForm(FlaskForm):
+class CorrectOutcomeForm(PortailForm):
     outcome = SelectField(
         "Résultat corrigé",
         choices=[SelectChoice("", "—"), *(SelectChoice(k, v) for k, v in ops.OUTCOMES.items())],
@@ -36,7 +36,7 @@ class CorrectOutcomeForm(FlaskForm):
     )
 
 
-class VisitTypeForm(FlaskForm):
+class VisitTypeForm(PortailForm):
     visit_type = SelectField(
         "Nouveau type de visite", choices=[SelectChoice(k, v) for k, v in VISIT_TYPES.items()], validate_choice=False
     )

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import phonenumbers
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from blueprints.auth.forms import no_line_breaks, real_email, strip
+from blueprints.base_form import PortailForm
 
 
 def _max(n: int) -> Length:
     return Length(max=n, message=f"{n} caractères au plus.")
 
 
-class CompanyCredentialsForm(FlaskForm):
+class CompanyCredentialsForm(PortailForm):
     code = StringField(
         "Code adhérent",
         filters=[strip],
@@ -29,7 +29,7 @@ class CompanyCredentialsForm(FlaskForm):
     )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(PortailForm):
     last_name = StringField(
         "Nom", filters=[strip], validators=[DataRequired("Saisissez votre nom."), _max(100), no_line_breaks]
     )

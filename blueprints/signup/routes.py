@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
@@ -14,6 +14,7 @@ from blueprints.signup import bp
 from blueprints.signup.forms import CompanyCredentialsForm, SignupForm
 from extensions import db, limiter
 from models.companies import Company
+from services.auth import login_guard
 from services.auth import member_accounts as accounts
 from services.auth.company_credentials import CompanyCredentialError, verify_company_credentials
 
@@ -56,7 +57,12 @@ def start():
     status = 200
     if form.validate():
         try:
-            company = verify_company_credentials(form.code.data, form.number.data, ip=client_ip())
+            company = verify_company_credentials(
+                form.code.data,
+                form.number.data,
+                ip=client_ip(),
+                device_token=request.cookies.get(login_guard.DEVICE_COOKIE_NAME),
+            )
         except CompanyCredentialError as exc:
             db.session.commit()  # the failure counters persist
             form.form_errors.append(exc.message)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from blueprints.base_form import PortailForm
 from services.support.contact import MAX_MESSAGE, SUBJECTS
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PortailForm):
     subject = SelectField(
         "Objet",
         choices=[SelectChoice("", "Choisissez l'objet de votre message")]

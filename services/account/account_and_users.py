@@ -214,14 +214,23 @@ def confirm_email_change(token: str, *, ip: str | None = None) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str, *, keep_session_id: int | None, ip: str | None = None) -> int:
-    """Check the current password, set the new one, end the other sessions. Returns how many."""
-    if not verify_password(user.password_hash, current):
-        raise AccountError("Le mot de passe actuel est incorrect.")
+def change_password(
+    user: User, current: str, new: str, *, keep_session_id: int | None, ip: str | None = None, end_read=None
+) -> int:
+    """Check the current password, set the new one, end the other sessions. Returns how many.
+    `end_read`, when given, is called before hashing (the route passes `db.session.commit`):
+    no write transaction, hence no SQLite write lock, is held while argon2 works."""
+    user_id, stored = user.id, user.password_hash
     problems = password_problems(new, email=user.email, names=(user.first_name, user.last_name))
+    if end_read is not None:
+        end_read()
+    if not verify_password(stored, current):
+        raise AccountError("Le mot de passe actuel est incorrect.")
     if problems:
         raise AccountError(problems[0])
-    user.password_hash = hash_password(new)
+    new_hash = hash_password(new)
+    user = db.session.get(User, user_id)
+    user.password_hash = new_hash
     user.password_changed_at = utcnow()
     user.must_change_password = False
     ended = sessions.revoke_all(user, except_id=keep_session_id)

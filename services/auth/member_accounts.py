@@ -3,7 +3,6 @@ temporary secrets (e-mailed password, reset code) and password changes."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,9 +12,8 @@ from sqlalchemy import func, select
 from extensions import db
 from models.base import utcnow
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, Company, Membership
-from models.throttle import ThrottleCounter
 from models.users import User
-from services.auth import sessions, throttle
+from services.auth import login_guard, sessions, throttle
 from services.auth.passwords import generate_temporary_secret, hash_password, normalise, verify_password
 from services.core import audit
 from services.core.outbox import queue_mail
@@ -28,23 +26,11 @@ PURPOSE_RESET = "reset"
 NEUTRAL_LOGIN_ERROR = "Adresse e-mail ou mot de passe incorrect."
 # Failures of one address are forgotten after a day without any.
 FAILURE_MEMORY = timedelta(hours=24)
-# Failures allowed from one IP, whatever the address (shared offices stay well below it).
+# Failures allowed from one IP, whatever the address (shared offices stay well below it);
+# untrusted attempts only (services/auth/login_guard.py).
 LOGIN_IP_RULE = throttle.Rule(max_failures=50, window=timedelta(hours=1), lock=timedelta(minutes=30))
 # Reset requests per address: beyond this the answer stays the same but no mail is sent.
 RESET_RULE = throttle.Rule(max_failures=5, window=timedelta(hours=1), lock=timedelta(hours=1))
-# Only used to count failures atomically; the lock itself follows lock_after().
-_COUNT_ONLY = throttle.Rule(max_failures=10**9, window=FAILURE_MEMORY, lock=timedelta(0))
-
-
-def lock_after(failures: int) -> timedelta | None:
-    """The growing delay after `failures` consecutive failures, ending in a 30-minute lock."""
-    if failures >= 20:
-        return timedelta(minutes=30)
-    if failures >= 10:
-        return timedelta(minutes=15)
-    if failures >= 5:
-        return timedelta(minutes=1)
-    return None
 
 
 def normalise_email(email: str) -> str:
@@ -169,6 +155,7 @@ class LoginResult:
     error: str | None = None
     locked: bool = False
     used_temporary_secret: bool = False
+    device_token: str | None = None  # the new device cookie after a success
 
     @property
     def ok(self) -> bool:
@@ -176,7 +163,7 @@ class LoginResult:
 
 
 def _address_key(email: str) -> str:
-    return "login:" + hashlib.sha256(email.encode()).hexdigest()[:48]
+    return "login:" + login_guard.subject_hash(email)
 
 
 def _ip_key(ip: str | None) -> str:
@@ -184,7 +171,10 @@ def _ip_key(ip: str | None) -> str:
 
 
 def _locked_message(left: timedelta) -> str:
-    return f"Trop de tentatives. Réessayez dans {throttle.minutes_label(left)}."
+    return (
+        f"Trop de tentatives. Réessayez dans {throttle.minutes_label(left)}, ou recevez un code de "
+        "connexion par « Mot de passe oublié ? »."
+    )
 
 
 def _address_lock(user: User | None, email: str, now: datetime) -> timedelta | None:
@@ -195,33 +185,44 @@ def _address_lock(user: User | None, email: str, now: datetime) -> timedelta | N
     return throttle.locked_for(_address_key(email), now)
 
 
+def _untrusted_lock(user: User | None, email: str, ip: str | None, now: datetime) -> timedelta | None:
+    """The longest lock standing between an untrusted browser and this address: the IP's, the
+    (address, IP) pair's and the address-wide growing delay."""
+    locks = [
+        throttle.locked_for(_ip_key(ip), now),
+        throttle.locked_for(login_guard.pair_key("login", email, ip), now),
+        _address_lock(user, email, now),
+    ]
+    locks = [x for x in locks if x is not None]
+    return max(locks) if locks else None
+
+
 def _register_address_failure(user: User | None, email: str, now: datetime) -> tuple[int, timedelta | None]:
-    """Count a failure for the address (User fields, or a counter for unknown addresses so that
-    both behave alike) and set the growing delay. Returns (failures, delay)."""
+    """Count an untrusted failure for the address (User fields, or a counter for unknown
+    addresses so that both behave alike) and set the growing delay. Returns (failures, delay)."""
     if user is not None:
         if user.last_failed_login_at is None or now - user.last_failed_login_at > FAILURE_MEMORY:
             user.failed_logins = 0
         user.failed_logins = (user.failed_logins or 0) + 1
         user.last_failed_login_at = now
-        delay = lock_after(user.failed_logins)
+        delay = login_guard.account_delay(user.failed_logins)
         if delay is not None:
             user.locked_until = now + delay
         return user.failed_logins, delay
-    key = _address_key(email)
-    throttle.register_failure(key, _COUNT_ONLY, now)
-    row = db.session.execute(select(ThrottleCounter).where(ThrottleCounter.key == key)).scalar_one()
-    delay = lock_after(row.failures)
-    if delay is not None:
-        row.locked_until = now + delay
-    return row.failures, delay
+    return login_guard.register_growing_failure(_address_key(email), now)
 
 
-def authenticate(email: str, password: str, *, ip: str | None, end_read=None) -> LoginResult:
+def authenticate(
+    email: str, password: str, *, ip: str | None, end_read=None, device_token: str | None = None
+) -> LoginResult:
     """Check an address and a password (or the pending temporary secret). Every attempt does
-    the same hashing work whether the address exists or not. Failures grow a delay per address
-    and count per IP; while locked even the right password is refused. `end_read`, when given,
-    is called after the read and before hashing (the route passes `db.session.commit` so that
-    no write transaction is held while hashing). Caller commits, also after a failure."""
+    the same hashing work whether the address exists or not. `device_token` is the browser's
+    device cookie: when it is genuine and for this address, the attempt is trusted and only the
+    cookie's own limit applies; otherwise the (address, IP), address-wide and IP limits apply
+    (services/auth/login_guard.py), and while one of them stands even the right password is refused.
+    The e-mailed code (or temporary password) logs in whatever the locks. `end_read`, when
+    given, is called after the read and before hashing (the route passes `db.session.commit` so
+    that no write transaction is held while hashing). Caller commits, also after a failure."""
     email = normalise_email(email)
     password = password or ""
     now = utcnow()
@@ -244,29 +245,38 @@ def authenticate(email: str, password: str, *, ip: str | None, end_read=None) ->
     if user is not None and temp_ok and user.temp_secret_hash != temp_hash:
         temp_ok = False  # consumed or replaced meanwhile: single use
     label = email[:254]
+    nonce = login_guard.device_nonce(device_token, email)
 
-    ip_left = throttle.locked_for(_ip_key(ip), now)
-    address_left = _address_lock(user, email, now)
-    if ip_left is not None or address_left is not None:
-        if not (password_ok or temp_ok):
-            _register_address_failure(user, email, now)
-            throttle.register_failure(_ip_key(ip), LOGIN_IP_RULE, now)
-        left = max(x for x in (ip_left, address_left) if x is not None)
-        audit.record("login.locked", actor=user, actor_label=label, ip=ip)
-        return LoginResult(error=_locked_message(left), locked=True)
+    if not temp_ok and nonce is None:
+        left = _untrusted_lock(user, email, ip, now)
+        if left is not None:
+            # Refused unchecked: a guess during a lock tells nothing and counts nothing.
+            audit.record("login.locked", actor=user, actor_label=label, ip=ip)
+            return LoginResult(error=_locked_message(left), locked=True)
 
     if user is None or not (password_ok or temp_ok):
+        if nonce is not None:
+            distrusted = login_guard.register_device_failure(nonce)
+            audit.record("login.failed", actor=user, actor_label=label, ip=ip, device=True, distrusted=distrusted)
+            return LoginResult(error=NEUTRAL_LOGIN_ERROR)
         failures, delay = _register_address_failure(user, email, now)
+        pair_locked = throttle.register_failure(login_guard.pair_key("login", email, ip), login_guard.PAIR_RULE, now)
         ip_locked = throttle.register_failure(_ip_key(ip), LOGIN_IP_RULE, now)
         audit.record("login.failed", actor=user, actor_label=label, ip=ip, failures=failures)
-        if delay is not None or ip_locked:
+        lefts = [
+            delay,
+            login_guard.PAIR_RULE.lock if pair_locked else None,
+            LOGIN_IP_RULE.lock if ip_locked else None,
+        ]
+        lefts = [x for x in lefts if x is not None]
+        if lefts:
             audit.record("login.locked", actor=user, actor_label=label, ip=ip, failures=failures)
-            return LoginResult(error=_locked_message(delay or LOGIN_IP_RULE.lock), locked=True)
+            return LoginResult(error=_locked_message(max(lefts)), locked=True)
         return LoginResult(error=NEUTRAL_LOGIN_ERROR)
 
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_failed_login_at = None
+    # The address-wide count is kept (it fades 24 h after the last failure): a login of the
+    # real user must not hand an attacker a fresh set of guesses. The user's own pair resets.
+    throttle.reset(login_guard.pair_key("login", email, ip))
     user.last_login_at = now
     used_temp = temp_ok and not password_ok
     if used_temp:
@@ -279,9 +289,10 @@ def authenticate(email: str, password: str, *, ip: str | None, end_read=None) ->
         actor=user,
         actor_label=label,
         ip=ip,
+        trusted_device=nonce is not None,
         **({"temporary_secret": purpose} if used_temp else {}),
     )
-    return LoginResult(user=user, used_temporary_secret=used_temp)
+    return LoginResult(user=user, used_temporary_secret=used_temp, device_token=login_guard.issue_device_token(email))
 
 
 # --------------------------------------------------------------------------- reset and change

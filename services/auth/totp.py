@@ -156,7 +156,7 @@ def verify(user: User, code: str, *, ip: str | None = None) -> Verified:
         raise SecondFactorError("La double authentification n'est pas encore activée.")
     _check_lock(user, ip)
     cleaned = "".join(code.split()) if code else ""
-    if cleaned.isdigit():
+    if cleaned.isdecimal():
         secret = decrypt_secret(user.totp_secret_encrypted or "")
         if secret is not None and _accept_totp(user, secret, cleaned):
             throttle.reset(_throttle_key(user))
@@ -194,7 +194,7 @@ def _fail(user: User, ip: str | None, action: str) -> None:
 def _accept_totp(user: User, secret: str, code: str, now: float | None = None) -> bool:
     """Valid window 1; the accepted time-step is remembered so that a code is never replayed."""
     code = "".join((code or "").split())
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not code.isdecimal():
         return False
     totp = pyotp.TOTP(secret)
     now = time.time() if now is None else now

@@ -14,6 +14,7 @@ from extensions import db
 from models.companies import Company
 from models.employees import CATEGORIES, Employee, EmployeeChange, fold_search
 from services.core.clock import PARIS
+from services.core.input_limits import parse_iso_date
 from services.core.search import employee_names_contain, escape_like
 from services.core.sql import cached_statement
 from services.employees.follow_up import (
@@ -527,11 +528,10 @@ class HistoryParams:
             value = (args.get(name) or "").strip()
             if not value:
                 return None
-            try:
-                return date.fromisoformat(value[:10])
-            except ValueError:
-                errors[name] = "Date invalide (format attendu : AAAA-MM-JJ)."
-                return None
+            parsed = parse_iso_date(value[:10])
+            if parsed is None:
+                errors[name] = "Date invalide (format attendu : AAAA-MM-JJ, entre 1900 et 2100)."
+            return parsed
 
         try:
             page = max(1, min(int(args.get("page", 1)), 100000))

@@ -20,6 +20,7 @@ from models.users import User
 from services import scope
 from services.core import french
 from services.core.clock import PARIS, to_paris
+from services.core.input_limits import iso_week_monday
 from services.core.outbox import queue_mail
 from services.employees import follow_up_law
 
@@ -108,9 +109,11 @@ def parse_iso_week(value: str | None, today: date) -> date:
     if value:
         try:
             year, week = value.upper().split("-W")
-            return date.fromisocalendar(int(year), int(week), 1)
+            monday = iso_week_monday(int(year), int(week)) if len(year) == 4 and len(week) <= 2 else None
         except (ValueError, TypeError):
-            pass
+            monday = None
+        if monday is not None:
+            return monday
     return today - timedelta(days=today.weekday())
 
 

@@ -17,6 +17,7 @@ from models.planning import (
     Slot,
 )
 from services.core import audit
+from services.core.input_limits import is_plausible_date
 from services.planning import slot_rules
 from services.planning.common import PARIS, PlanningError
 
@@ -40,15 +41,20 @@ class SlotImportError(PlanningError):
 
 def _parse_start(value: str) -> datetime | None:
     value = value.strip()
+    parsed = None
     for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y %Hh%M"):
         try:
-            return datetime.strptime(value, fmt).replace(tzinfo=PARIS).astimezone(UTC)
+            parsed = datetime.strptime(value, fmt)
+            break
         except ValueError:
             pass
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not is_plausible_date(parsed.date()):
+        return None  # no arithmetic on year 9999 (docs/ROBUSTNESS.md)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=PARIS)
     return parsed.astimezone(UTC)
@@ -90,7 +96,7 @@ def import_slots(text: str, actor_label: str = "cli") -> SlotImportResult:
         start = _parse_start(start_raw)
         if start is None:
             errors.append(f"Ligne {number} : date de début « {start_raw[:30]} » invalide (JJ/MM/AAAA HH:MM).")
-        if not duration_raw.isdigit() or not 5 <= int(duration_raw) <= 480:
+        if not duration_raw.isdecimal() or not 5 <= int(duration_raw) <= 480:
             errors.append(f"Ligne {number} : durée « {duration_raw[:10]} » invalide (minutes, de 5 à 480).")
         if not centre or len(centre) > 120:
             errors.append(f"Ligne {number} : nom du centre manquant ou trop long (120 caractères au plus).")

@@ -42,16 +42,26 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def create_staff(
-    email: str, role: str, *, first_name: str = "", last_name: str = "", actor=None, ip: str | None = None
+    email: str,
+    role: str,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    actor=None,
+    ip: str | None = None,
+    end_read=None,
 ) -> tuple[User, str]:
     """Create a staff account with a temporary password (returned once, stored hashed, valid
     72 h, to be replaced at first login)."""
     email = email.strip().lower()
     if role not in STAFF_ROLES:
         raise StaffError("Rôle inconnu.", "role")
+    temporary = generate_temporary_secret(16)
+    temp_hash = hash_password(temporary)
+    if end_read is not None:
+        end_read()  # hashed above with no write transaction open; the writes start below
     if find_user_by_email(email) is not None:
         raise StaffError("Un compte existe déjà avec cette adresse e-mail.", "email")
-    temporary = generate_temporary_secret(16)
     now = utcnow()
     user = User(
         email=email,
@@ -59,7 +69,7 @@ def create_staff(
         last_name=last_name.strip() or "",
         kind=KIND_STAFF,
         staff_role=role,
-        temp_secret_hash=hash_password(temporary),
+        temp_secret_hash=temp_hash,
         temp_secret_expires_at=now + timedelta(hours=TEMP_PASSWORD_HOURS),
         temp_secret_purpose="creation",  # noqa: S106 - a purpose, not a secret
         must_change_password=True,
@@ -150,7 +160,7 @@ def search_members(query: str, page: int = 1, per_page: int = PER_PAGE) -> Page:
             func.lower(Company.city).like(pattern, escape="\\"),
             Company.code.like(f"{_like(query)}%", escape="\\"),
         ]
-        if digits.isdigit():
+        if digits.isdecimal():
             conditions.append(Company.siret.like(f"{_like(digits)}%", escape="\\"))
         stmt = stmt.where(or_(*conditions))
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
@@ -202,7 +212,7 @@ def clean_siret(value: str | None) -> str | None:
 
 def next_site_code(parent: Company) -> str:
     rows = db.session.execute(select(Company.code).where(Company.code.like(f"{parent.code}-%"))).scalars()
-    used = [int(code.rsplit("-", 1)[1]) for code in rows if code.rsplit("-", 1)[1].isdigit()]
+    used = [int(code.rsplit("-", 1)[1]) for code in rows if code.rsplit("-", 1)[1].isdecimal()]
     number = max(used, default=0) + 1
     if number > 999:
         raise StaffError("Ce membre a atteint le nombre maximal de sites.")

@@ -77,7 +77,7 @@ def test_account_company_no_change_writes_nothing(client, employer):
         ("phone", "12", "numéro de téléphone valide"),
         ("naf", "ABCDE", "Le code NAF s&#39;écrit"),
         ("email", "pas-une-adresse", "adresse e-mail valide"),
-        ("city", "Saint\r\nBrieuc", "une ligne"),
+        ("city", "Saint\r\nBrieuc", "une seule ligne"),
         ("address", "x" * 301, "300 caractères au maximum"),
         ("address", "", "Renseignez l&#39;adresse"),
         ("invoice_contact_email", "a@b", "adresse e-mail valide"),
@@ -186,7 +186,7 @@ def test_account_profile_update(client, employer):
     [
         ({"last_name": ""}, "Renseignez votre nom"),
         ({"mobile": "0296112233"}, "numéro de mobile valide"),
-        ({"first_name": "a\nb"}, "une ligne"),
+        ({"first_name": "a\nb"}, "une seule ligne"),
         ({"job_title": "x" * 101}, "100 caractères au maximum"),
     ],
 )

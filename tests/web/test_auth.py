@@ -377,32 +377,35 @@ def test_reset_refuses_header_injection(client, member, email):
 # --------------------------------------------------------------------------- lock-out
 
 
-def test_growing_delay_after_five_failures(client, member):
+def test_five_failures_lock_the_address_from_that_ip_only(client, member):
     for _ in range(4):
-        assert post_password(client, "claire@entreprise.fr", "mauvais").status_code == 422
-    fifth = post_password(client, "claire@entreprise.fr", "mauvais")
-    assert fifth.status_code == 429 and "Réessayez dans 1 minute" in fifth.get_data(as_text=True)
+        assert post_password(client, "claire@entreprise.fr", "mauvais", ip="198.51.100.1").status_code == 422
+    fifth = post_password(client, "claire@entreprise.fr", "mauvais", ip="198.51.100.1")
+    assert fifth.status_code == 429 and "Réessayez dans 15 minutes" in fifth.get_data(as_text=True)
+    assert "Mot de passe oublié" in fifth.get_data(as_text=True)
+    # The same address from another IP is not locked by that pair.
+    assert post_password(client, "claire@entreprise.fr", DEFAULT_PASSWORD, ip="198.51.100.2").status_code == 303
 
 
-def test_twenty_failures_lock_even_the_right_password_then_the_lock_expires(client, member):
-    for _ in range(20):
-        post_password(client, "claire@entreprise.fr", "mauvais mot de passe")
+def test_address_wide_delay_refuses_even_the_right_password_then_expires(client, member):
+    for i in range(10):
+        post_password(client, "claire@entreprise.fr", "mauvais mot de passe", ip=f"198.51.100.{i + 1}")
     db.session.commit()
     user = db.session.get(User, member.id)
-    assert user.failed_logins == 20
-    assert user.locked_until - utcnow() > timedelta(minutes=29)
-    locked = post_password(client, "claire@entreprise.fr", DEFAULT_PASSWORD)
-    assert locked.status_code == 429 and "Réessayez dans 30 minutes" in locked.get_data(as_text=True)
+    assert user.failed_logins == 10
+    assert timedelta(seconds=50) < user.locked_until - utcnow() <= timedelta(minutes=1)
+    locked = post_password(client, "claire@entreprise.fr", DEFAULT_PASSWORD, ip="198.51.100.200")
+    assert locked.status_code == 429 and "Réessayez dans 1 minute" in locked.get_data(as_text=True)
     assert "login.locked" in actions()
     with client.session_transaction() as s:
         assert "sid" not in s
-    # The lock expires by itself.
+    # The delay expires by itself; the address-wide count stays (it fades after 24 h).
     user = db.session.get(User, member.id)
     user.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert post_password(client, "claire@entreprise.fr", DEFAULT_PASSWORD).status_code == 303
+    assert post_password(client, "claire@entreprise.fr", DEFAULT_PASSWORD, ip="198.51.100.200").status_code == 303
     db.session.commit()
-    assert db.session.get(User, member.id).failed_logins == 0
+    assert db.session.get(User, member.id).failed_logins == 10
 
 
 def test_unknown_addresses_lock_exactly_like_known_ones(client, member):

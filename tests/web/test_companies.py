@@ -319,7 +319,7 @@ def test_add_company_htmx_answers_fragment_and_triggers_switcher_refresh(client,
     [
         ({"code": "", "number": ""}, "Saisissez le code adhérent."),
         ({"code": "00020", "number": ""}, "Saisissez le n° télédéclarant."),
-        ({"code": "0002\n0", "number": "x"}, "une ligne"),
+        ({"code": "0002\n0", "number": "x"}, "une seule ligne"),
         ({"code": "x" * 300, "number": "x"}, "9 caractères au plus."),
         ({"code": "00020", "number": "WRONG"}, "Code adhérent et/ou n° télédéclarant incorrect"),
         ({"code": "99999", "number": "WXYZ-2345-6789"}, "Code adhérent et/ou n° télédéclarant incorrect"),

@@ -76,7 +76,7 @@ def test_employees_declare_then_read(client, employer):
     ("overrides", "field", "message"),
     [
         ({"birth_name": ""}, "birth_name", "Indiquez le nom de naissance."),
-        ({"birth_name": "A\nB"}, "birth_name", "Ce champ doit tenir sur une ligne."),
+        ({"birth_name": "A\nB"}, "birth_name", "Ce champ doit tenir sur une seule ligne"),
         ({"birth_name": "x" * 101}, "birth_name", "101"),
         ({"nir": "295109912611194"}, "nir", "clé"),
         ({"sex": "M"}, "nir", "sexe"),
@@ -533,7 +533,8 @@ def test_employees_row_edit_in_place(client, employer, company):
 
 
 @pytest.mark.parametrize(
-    ("job", "message"), [("", "Indiquez le poste."), ("A\nB", "Ce champ doit tenir sur une ligne."), ("x" * 121, "120")]
+    ("job", "message"),
+    [("", "Indiquez le poste."), ("A\nB", "Ce champ doit tenir sur une seule ligne"), ("x" * 121, "120")],
 )
 def test_employees_row_edit_invalid_is_422_row_with_message(client, employer, company, job, message):
     employee = make_employee(company, job_title="Vendeuse")

@@ -228,7 +228,7 @@ def test_adhesion_date_decides_the_entry_fee(app):
 def test_staff_edit_the_adhesion_date(client, member):
     staff_logged_in(client)
     token = csrf_token(client, ACCOUNT)
-    bad = client.post(ACCOUNT + "/adhesion", data={"csrf_token": token, "adhesion-adhesion_date": "2999-01-01"})
+    bad = client.post(ACCOUNT + "/adhesion", data={"csrf_token": token, "adhesion-adhesion_date": "2099-01-01"})
     assert bad.status_code == 422 and "aujourd" in bad.get_data(as_text=True)
     ok = client.post(ACCOUNT + "/adhesion", data={"csrf_token": token, "adhesion-adhesion_date": "2019-04-01"})
     assert ok.status_code == 303

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from extensions import db
 from models.base import utcnow
 from models.companies import Company
+from models.planning import Visit
 from models.users import LoginSession
 from services.integration import webhooks as api_webhooks
 from tests.api.test_api_webhooks import Receiver
@@ -162,7 +163,11 @@ def _run_journey(page, browser, live_server, client, receiver):
         assert event["type"] == "visit.booked" and event["data"]["employee_id"] == employee_id
         visit_id = event["data"]["visit_id"]
 
-        # 5. The outcome with the attestation; the employer downloads it.
+        # 5. The day of the visit: it has taken place (an outcome is recorded only from the
+        # visit's start, issue 17), then the outcome with the attestation; the employer downloads it.
+        booked = db.session.get(Visit, visit_id)
+        booked.starts_at = booked.slot.starts_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
         visit = client.get(f"/api/v1/visits/{visit_id}", headers=api)
         outcome = client.post(
             f"/api/v1/visits/{visit_id}/outcome",

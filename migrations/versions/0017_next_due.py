@@ -1,0 +1,42 @@
+"""The stored next due visit of each employee (date, kind, article) and its indexes.
+
+Revision ID: 0017_next_due
+Revises: 0013_perf_employees
+Create Date: 2026-12-04 15:40:00
+
+Issue #19: the service's convocation list reads every member's employees by due date; the
+follow-up rules (services.follow_up) ran in Python per employee. The answer is now stored
+(services.next_due keeps it after every flush) and indexed. The back-fill runs the rules of
+the current code over the rows of this revision (services.next_due.recompute reads only the
+columns it names); `flask --app app follow-up verify --fix` corrects any later drift.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '0017_next_due'
+down_revision = '0013_perf_employees'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('employees', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('next_due_date', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('next_due_kind', sa.String(length=30), nullable=True))
+        batch_op.add_column(sa.Column('next_due_article', sa.String(length=20), nullable=True))
+        batch_op.create_index('ix_employees_next_due', ['next_due_date', 'id'], unique=False)
+        batch_op.create_index('ix_employees_company_next_due', ['company_id', 'next_due_date'], unique=False)
+
+    from services.next_due import recompute
+
+    recompute(op.get_bind())
+
+
+def downgrade():
+    with op.batch_alter_table('employees', schema=None) as batch_op:
+        batch_op.drop_index('ix_employees_company_next_due')
+        batch_op.drop_index('ix_employees_next_due')
+        batch_op.drop_column('next_due_article')
+        batch_op.drop_column('next_due_kind')
+        batch_op.drop_column('next_due_date')

@@ -96,3 +96,14 @@ def test_verify_reports_zero_then_finds_and_fixes_a_difference(runner):
     assert "1 correction(s) enregistrée(s)." in result.output
     result = runner.invoke(args=["follow-up", "verify"])
     assert result.exit_code == 0 and "0 différence(s)" in result.output
+
+
+def test_verify_finds_no_difference_on_the_demo_data(runner):
+    from services import demo
+
+    demo.load_demo()
+    db.session.commit()
+    result = runner.invoke(args=["follow-up", "verify"])
+    assert result.exit_code == 0, result.output
+    assert " 0 différence(s)." in result.output
+    assert db.session.scalar(db.select(db.func.count()).where(Employee.next_due_date.is_not(None))) > 10

@@ -38,6 +38,7 @@ VISIT_STATUSES = {
 ACTIVE_VISIT_STATUSES = ("proposee", "confirmee")
 
 REQUEST_REASONS = {
+    "embauche": "Visite d'embauche (VIP ou examen d'aptitude)",
     "reprise": "Visite de reprise",
     "pre_reprise": "Visite de pré-reprise",
     "a_la_demande": "À la demande de l'employeur",

@@ -78,6 +78,7 @@ def test_every_scenario_answers_for_its_user(tiny_data_set):
     cookies = {
         "employer": load.login_cookie(app, creds["employer"]),
         "accountant": load.login_cookie(app, creds["accountant"]),
+        "staff": load.staff_cookie(app),
     }
     try:
         for sc in load.SCENARIOS:

@@ -130,6 +130,7 @@ class Employee(db.Model):
         # The service's convocation list (every member, by due date) and the employers'
         # "Prochaine visite" order (services.convocations, docs/PERFORMANCE.md).
         Index("ix_employees_next_due", "next_due_date", "id"),
+        Index("ix_employees_next_due_kind", "next_due_kind", "next_due_date", "id"),  # one kind
         Index("ix_employees_company_next_due", "company_id", "next_due_date"),
     )
 

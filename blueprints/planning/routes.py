@@ -18,7 +18,7 @@ from blueprints.security import public
 from extensions import db
 from models.base import utcnow
 from models.planning import VISIT_TYPES
-from services import audit
+from services import audit, visit_changes
 from services import calendar_feed as feeds
 from services import planning as svc
 from services.convocation import build_convocation_pdf, build_visit_ics, file_stem
@@ -190,6 +190,7 @@ def index(company):
     ctx.update(
         to_confirm=svc.proposal_rows(scope_ids, now),
         requests=svc.pending_requests(scope_ids),
+        service_changes=visit_changes.recent_changes(scope_ids, now),
         feed=feeds.has_active_feed(company),
         feed_url=None,
     )

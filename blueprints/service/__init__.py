@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("service", __name__, url_prefix="/service")
 
-from blueprints.service import billing, convocations, member_import, operations, routes, slots, team, two_factor  # noqa: E402,F401
+from blueprints.service import (  # noqa: E402,F401  # noqa: E402,F401
+    billing,
+    convocations,
+    member_import,
+    operations,
+    routes,
+    slots,
+    team,
+    two_factor,
+    visit_changes,
+)

@@ -1,4 +1,5 @@
-"""The stored next due visit of each employee (date, kind, article) and its indexes.
+"""The stored next due visit of each employee (date, kind, article) and its indexes; the
+reason of a visit cancelled or moved by the service.
 
 Revision ID: 0017_next_due
 Revises: 0013_perf_employees
@@ -26,7 +27,16 @@ def upgrade():
         batch_op.add_column(sa.Column('next_due_kind', sa.String(length=30), nullable=True))
         batch_op.add_column(sa.Column('next_due_article', sa.String(length=20), nullable=True))
         batch_op.create_index('ix_employees_next_due', ['next_due_date', 'id'], unique=False)
+        batch_op.create_index(
+            'ix_employees_next_due_kind', ['next_due_kind', 'next_due_date', 'id'], unique=False
+        )
         batch_op.create_index('ix_employees_company_next_due', ['company_id', 'next_due_date'], unique=False)
+    with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('service_change_reason', sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column('service_changed_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            'ix_visits_company_service_change', ['company_id', 'service_changed_at'], unique=False
+        )
 
     from services.next_due import recompute
 
@@ -34,8 +44,13 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.drop_index('ix_visits_company_service_change')
+        batch_op.drop_column('service_changed_at')
+        batch_op.drop_column('service_change_reason')
     with op.batch_alter_table('employees', schema=None) as batch_op:
         batch_op.drop_index('ix_employees_company_next_due')
+        batch_op.drop_index('ix_employees_next_due_kind')
         batch_op.drop_index('ix_employees_next_due')
         batch_op.drop_column('next_due_article')
         batch_op.drop_column('next_due_kind')

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
@@ -44,6 +44,11 @@ class Company(db.Model):
     teledeclarant_hash: Mapped[str | None] = mapped_column(String(128))
     teledeclarant_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Membership dates kept by the service (services.member_file): joining, and the radiation
+    # (the member deactivated with its sites: its users can no longer open it) and its reason.
+    adhesion_date: Mapped[date | None] = mapped_column(Date)
+    radiation_date: Mapped[date | None] = mapped_column(Date)
+    radiation_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

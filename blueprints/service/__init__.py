@@ -4,9 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("service", __name__, url_prefix="/service")
 
-from blueprints.service import (  # noqa: E402,F401  # noqa: E402,F401
+from blueprints.service import (  # noqa: E402,F401
     billing,
     convocations,
+    member_file,
     member_import,
     operations,
     routes,

@@ -70,7 +70,9 @@ def member(code: str):
     return _member_page(company)
 
 
-def _member_page(company, *, site_form=None, renew_form=None, status=200):
+def _member_page(company, *, site_form=None, renew_form=None, status=200, file_errors=None, file_values=None):
+    from blueprints.service.member_file import member_context
+
     return render(
         "service/member.html",
         status=status,
@@ -78,6 +80,7 @@ def _member_page(company, *, site_form=None, renew_form=None, status=200):
         sections=staff_dashboard.member_sections(company),
         site_form=site_form or SiteForm(),
         renew_form=renew_form or RenewTeledeclarantForm(),
+        **member_context(company, errors=file_errors, values=file_values),
     )
 
 

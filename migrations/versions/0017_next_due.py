@@ -1,5 +1,5 @@
 """The stored next due visit of each employee (date, kind, article) and its indexes; the
-reason of a visit cancelled or moved by the service.
+reason of a visit cancelled or moved by the service; a member's adhesion and radiation dates.
 
 Revision ID: 0017_next_due
 Revises: 0013_perf_employees
@@ -37,6 +37,10 @@ def upgrade():
         batch_op.create_index(
             'ix_visits_company_service_change', ['company_id', 'service_changed_at'], unique=False
         )
+    with op.batch_alter_table('companies', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('adhesion_date', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('radiation_date', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('radiation_reason', sa.String(length=300), nullable=True))
 
     from services.next_due import recompute
 
@@ -44,6 +48,10 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('companies', schema=None) as batch_op:
+        batch_op.drop_column('radiation_reason')
+        batch_op.drop_column('radiation_date')
+        batch_op.drop_column('adhesion_date')
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.drop_index('ix_visits_company_service_change')
         batch_op.drop_column('service_changed_at')

@@ -1,0 +1,174 @@
+"""A member, whole: the extra sections of the member's page and the staff's actions on it
+(coordinates, radiation and reinstatement, users' access)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from blueprints.login_session import client_ip
+from blueprints.service import bp
+from blueprints.service.access import staff_required
+from extensions import db
+from models.base import utcnow
+from services import member_file as svc
+from services import staff
+from services.planning import PARIS
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token (the fields are read from the form and checked by the service)."""
+
+
+def _today() -> date:
+    return utcnow().astimezone(PARIS).date()
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _page_arg(name: str) -> int:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 6 else 1
+
+
+def member_context(company, *, errors=None, values=None) -> dict:
+    """What services.member_file adds to the member's page (a fixed number of queries)."""
+    values = dict(values or {})
+    for name in svc.FIELDS:
+        if name not in values:
+            current = getattr(company, name)
+            values[name] = current.isoformat() if isinstance(current, date) else (current or "")
+    values.setdefault("radiation_date", _today().isoformat())
+    values.setdefault("reinstate_date", _today().isoformat())
+    balance, unpaid = svc.balance(company)
+    return {
+        "file_errors": errors or {},
+        "file_values": values,
+        "fields": svc.FIELDS,
+        "history": svc.coordinates_history(company),
+        "register": svc.register(company, _page_arg("salaries"), _today()),
+        "visits": svc.recent_visits(company),
+        "balance": balance,
+        "unpaid": unpaid,
+        "messages": svc.recent_messages(company),
+        "documents": svc.recent_documents(company),
+        "member_audit": svc.member_audit(company),
+        "action_form": ActionForm(formdata=None),
+    }
+
+
+def _member_page(company, *, status: int, errors: dict, values: dict | None = None):
+    from blueprints.service.routes import _member_page as page
+
+    return page(company, status=status, file_errors=errors, file_values=values)
+
+
+def _expired(company, values=None):
+    return _member_page(company, status=400, errors={"form": "La page a expiré : validez à nouveau."}, values=values)
+
+
+@bp.post("/adherents/<code>/coordonnees")
+@staff_required()
+def member_coordinates(code: str):
+    """Correct a member's coordinates; the history keeps every old value."""
+    company = staff.get_company_or_404(code)
+    values = {name: request.form.get(name, "") for name in svc.FIELDS}
+    if not ActionForm().validate_on_submit():
+        return _expired(company, values)
+    data = dict(values)
+    if data["adhesion_date"]:
+        data["adhesion_date"] = _date(data["adhesion_date"])
+        if data["adhesion_date"] is None:
+            return _member_page(
+                company, status=422, errors={"adhesion_date": "Saisissez une date valide (jj/mm/aaaa)."}, values=values
+            )
+    else:
+        data["adhesion_date"] = None
+    try:
+        changes = svc.update_coordinates(company, data, current_user, ip=client_ip())
+    except svc.MemberError as exc:
+        db.session.rollback()
+        company = staff.get_company_or_404(code)
+        return _member_page(company, status=422, errors={exc.field or "form": str(exc)}, values=values)
+    db.session.commit()
+    flash("Coordonnées enregistrées." if changes else "Aucune modification.", "success")
+    return redirect(url_for("service.member", code=code, _anchor="coordonnees"), code=303)
+
+
+@bp.post("/adherents/<code>/radiation")
+@staff_required()
+def member_radiate(code: str):
+    """Deactivate the member (radiation) with its sites, from a date, with a reason."""
+    company = staff.get_company_or_404(code)
+    values = {
+        "radiation_date": request.form.get("radiation_date", ""),
+        "radiation_reason": request.form.get("radiation_reason", ""),
+    }
+    if not ActionForm().validate_on_submit():
+        return _expired(company, values)
+    try:
+        svc.radiate(company, _date(values["radiation_date"]), values["radiation_reason"], current_user, ip=client_ip())
+    except svc.MemberError as exc:
+        db.session.rollback()
+        company = staff.get_company_or_404(code)
+        return _member_page(company, status=422, errors={exc.field or "form": str(exc)}, values=values)
+    db.session.commit()
+    flash("Adhérent radié : ses utilisateurs ne peuvent plus l'ouvrir.", "success")
+    return redirect(url_for("service.member", code=code), code=303)
+
+
+@bp.post("/adherents/<code>/reintegration")
+@staff_required()
+def member_reinstate(code: str):
+    company = staff.get_company_or_404(code)
+    values = {"reinstate_date": request.form.get("reinstate_date", "")}
+    if not ActionForm().validate_on_submit():
+        return _expired(company, values)
+    try:
+        svc.reinstate(company, _date(values["reinstate_date"]), current_user, ip=client_ip())
+    except svc.MemberError as exc:
+        db.session.rollback()
+        company = staff.get_company_or_404(code)
+        return _member_page(company, status=422, errors={exc.field or "form": str(exc)}, values=values)
+    db.session.commit()
+    flash("Adhérent réintégré : ses utilisateurs retrouvent leur accès.", "success")
+    return redirect(url_for("service.member", code=code), code=303)
+
+
+_USER_ACTIONS = {
+    "revoquer": (svc.revoke, "Accès révoqué."),
+    "administrateur": (svc.make_administrator, "L'utilisateur est maintenant employeur (administrateur)."),
+    "acces": (svc.resend_access, "Un code de connexion a été envoyé à l'utilisateur."),
+}
+
+
+@bp.post("/adherents/<code>/utilisateurs/<int:membership_id>/<action>")
+@staff_required()
+def member_user_action(code: str, membership_id: int, action: str):
+    """Revoke a user's access, make them the company's administrator, or resend their access."""
+    company = staff.get_company_or_404(code)
+    membership = svc.get_membership(company, membership_id)
+    if membership is None or action not in _USER_ACTIONS:
+        from flask import abort
+
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        return _expired(company)
+    operation, message = _USER_ACTIONS[action]
+    try:
+        operation(company, membership, current_user, ip=client_ip())
+    except svc.MemberError as exc:
+        db.session.rollback()
+        company = staff.get_company_or_404(code)
+        return _member_page(company, status=409, errors={"users": str(exc)})
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("service.member", code=code, _anchor="utilisateurs"), code=303)

@@ -26,6 +26,7 @@ from models.planning import (
     Visit,
 )
 from services import audit, follow_up, planning
+from services.staff import Page
 
 PER_PAGE = 25
 COUNT_CAP = 1000
@@ -118,12 +119,8 @@ class DueRow:
         return follow_up.BADGE_CLASSES.get(self.badge, "badge--info")
 
 
-@dataclass
-class DuePage:
-    items: list[DueRow]
-    total: int  # capped at COUNT_CAP + 1
-    page: int
-    per_page: int = PER_PAGE
+class DuePage(Page):
+    """A page of the list; `total` is counted up to COUNT_CAP + 1."""
 
     @property
     def capped(self) -> bool:
@@ -132,14 +129,6 @@ class DuePage:
     @property
     def pages(self) -> int:
         return max(1, -(-min(self.total, COUNT_CAP) // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def _not_booked():
@@ -241,7 +230,7 @@ def due_list(filters: Filters, today: date, department: str | None = None) -> Du
         name = f"{(r[2] or r[1]).upper()} {r[3]}"
         badge = follow_up.visit_status_badge(due, today)
         items.append(DueRow(r[0], name, r[4], due, r[6], r[7], r[8], r[9], r[10], bool(r[11]), badge))
-    return DuePage(items, total, page)
+    return DuePage(items, total, page, PER_PAGE)
 
 
 def centre_choices() -> list[tuple[int, str]]:

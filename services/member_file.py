@@ -6,7 +6,7 @@ member's audit. Read models run a fixed number of queries; operations flush, nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -20,6 +20,7 @@ from models.planning import Visit
 from models.users import User
 from services import account, accounts, audit, follow_up
 from services.employees import scope_ids
+from services.staff import Page
 
 PER_PAGE = 25
 SECTION_ROWS = 10
@@ -104,19 +105,12 @@ def update_coordinates(company: Company, data: dict, actor, *, ip: str | None = 
     return changes
 
 
-@dataclass
-class HistoryEntry:
-    created_at: datetime
-    actor_name: str
-    changes: list[tuple[str, str | None, str | None]]
-
-
-def coordinates_history(company: Company, limit: int = 30) -> list[HistoryEntry]:
+def coordinates_history(company: Company, limit: int = 30) -> list[account.HistoryEntry]:
     """Changes of coordinates, by the employer or the staff, newest first (one query)."""
-    return [
-        HistoryEntry(e.created_at, e.actor_name, [(_label(k), old, new) for k, old, new in e.changes])
-        for e in account.company_history(company, limit)
-    ]
+    entries = account.company_history(company, limit)
+    for entry in entries:
+        entry.changes = [(_label(k), old, new) for k, old, new in entry.changes]
+    return entries
 
 
 _LABELS_BY_TEXT = {label: label for label in FIELDS.values()}
@@ -244,27 +238,7 @@ class RegisterRow:
         return follow_up.BADGE_CLASSES.get(self.badge, "badge--info")
 
 
-@dataclass
-class RegisterPage:
-    items: list[RegisterRow]
-    total: int
-    page: int
-    per_page: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def register(company: Company, page: int, today: date) -> RegisterPage:
+def register(company: Company, page: int, today: date) -> Page:
     """The employee register of the member and its sites, by name (two queries + scope)."""
     ids = scope_ids(company)
     where = (Employee.company_id.in_(ids),)
@@ -298,7 +272,7 @@ def register(company: Company, page: int, today: date) -> RegisterPage:
                 badge,
             )
         )
-    return RegisterPage(items, total, page)
+    return Page(items, total, page, PER_PAGE)
 
 
 # --------------------------------------------------------------------------- other sections

@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import flash, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.htmx import hx_redirect, render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
+from blueprints.service.forms import iso_date, small_int
+from blueprints.service.operations import ActionForm
 from extensions import db
 from models.base import utcnow
 from services import convocations as svc
+from services.next_due import today as paris_today
 from services.planning import PARIS
-
-
-class ActionForm(FlaskForm):
-    """Only the CSRF token (the selected employees and options are read from the form)."""
-
-
-def _today() -> date:
-    return utcnow().astimezone(PARIS).date()
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def _filters(args) -> tuple[svc.Filters, dict, dict]:
@@ -44,7 +26,7 @@ def _filters(args) -> tuple[svc.Filters, dict, dict]:
     group = args.get("type", "")
     if group not in svc.GROUPS:
         group = ""
-    due_from, due_to = _date(args.get("du")), _date(args.get("au"))
+    due_from, due_to = iso_date(args.get("du")), iso_date(args.get("au"))
     if args.get("du") and due_from is None:
         errors["du"] = "Saisissez une date valide (jj/mm/aaaa)."
     if args.get("au") and due_to is None:
@@ -53,8 +35,8 @@ def _filters(args) -> tuple[svc.Filters, dict, dict]:
         errors["au"] = "La date de fin précède la date de début."
         due_to = None
     code = "".join(c for c in args.get("adherent", "") if c.isdigit() or c == "-")[:9]
-    page = _int(args.get("page")) or 1
-    filters = svc.Filters(group, due_from, due_to, _int(args.get("centre")), code, page)
+    page = small_int(args.get("page")) or 1
+    filters = svc.Filters(group, due_from, due_to, small_int(args.get("centre")), code, page)
     params = {
         "type": group,
         "du": due_from.isoformat() if due_from else "",
@@ -67,7 +49,7 @@ def _filters(args) -> tuple[svc.Filters, dict, dict]:
 
 def _page(*, status: int = 200, errors: dict | None = None, selected=(), form_values=None, fragment=True):
     filters, params, filter_errors = _filters(request.args)
-    today = _today()
+    today = paris_today()
     results = svc.due_list(filters, today, svc.department_of(filters.centre_id))
     return render(
         "service/convocations/list.html",
@@ -122,7 +104,7 @@ def convocations_send():
             selected=selected,
             form_values=values,
         )
-    first_day = _date(values["a_partir_du"])
+    first_day = iso_date(values["a_partir_du"])
     if first_day is None:
         return _page(
             status=422,
@@ -133,7 +115,7 @@ def convocations_send():
     now = utcnow()
     ids = [int(s) for s in selected if s.isdigit() and len(s) < 10]
     try:
-        placements = svc.plan(ids, _int(values["centre_creneaux"]), first_day, now)
+        placements = svc.plan(ids, small_int(values["centre_creneaux"]), first_day, now)
         visits = svc.convoke(placements, propose=mode == "proposer", actor=current_user, now=now)
         db.session.commit()
     except svc.ConvocationError as exc:

@@ -7,36 +7,16 @@ from datetime import date
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from blueprints.login_session import client_ip
 from blueprints.service import bp
 from blueprints.service.access import staff_required
+from blueprints.service.forms import iso_date, small_int
+from blueprints.service.operations import ActionForm
 from extensions import db
-from models.base import utcnow
 from services import member_file as svc
 from services import staff
-from services.planning import PARIS
-
-
-class ActionForm(FlaskForm):
-    """Only the CSRF token (the fields are read from the form and checked by the service)."""
-
-
-def _today() -> date:
-    return utcnow().astimezone(PARIS).date()
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
-def _page_arg(name: str) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 6 else 1
+from services.next_due import today as paris_today
 
 
 def member_context(company, *, errors=None, values=None) -> dict:
@@ -46,15 +26,15 @@ def member_context(company, *, errors=None, values=None) -> dict:
         if name not in values:
             current = getattr(company, name)
             values[name] = current.isoformat() if isinstance(current, date) else (current or "")
-    values.setdefault("radiation_date", _today().isoformat())
-    values.setdefault("reinstate_date", _today().isoformat())
+    values.setdefault("radiation_date", paris_today().isoformat())
+    values.setdefault("reinstate_date", paris_today().isoformat())
     balance, unpaid = svc.balance(company)
     return {
         "file_errors": errors or {},
         "file_values": values,
         "fields": svc.FIELDS,
         "history": svc.coordinates_history(company),
-        "register": svc.register(company, _page_arg("salaries"), _today()),
+        "register": svc.register(company, small_int(request.args.get("page")) or 1, paris_today()),
         "visits": svc.recent_visits(company),
         "balance": balance,
         "unpaid": unpaid,
@@ -85,7 +65,7 @@ def member_coordinates(code: str):
         return _expired(company, values)
     data = dict(values)
     if data["adhesion_date"]:
-        data["adhesion_date"] = _date(data["adhesion_date"])
+        data["adhesion_date"] = iso_date(data["adhesion_date"])
         if data["adhesion_date"] is None:
             return _member_page(
                 company, status=422, errors={"adhesion_date": "Saisissez une date valide (jj/mm/aaaa)."}, values=values
@@ -115,7 +95,9 @@ def member_radiate(code: str):
     if not ActionForm().validate_on_submit():
         return _expired(company, values)
     try:
-        svc.radiate(company, _date(values["radiation_date"]), values["radiation_reason"], current_user, ip=client_ip())
+        svc.radiate(
+            company, iso_date(values["radiation_date"]), values["radiation_reason"], current_user, ip=client_ip()
+        )
     except svc.MemberError as exc:
         db.session.rollback()
         company = staff.get_company_or_404(code)
@@ -133,7 +115,7 @@ def member_reinstate(code: str):
     if not ActionForm().validate_on_submit():
         return _expired(company, values)
     try:
-        svc.reinstate(company, _date(values["reinstate_date"]), current_user, ip=client_ip())
+        svc.reinstate(company, iso_date(values["reinstate_date"]), current_user, ip=client_ip())
     except svc.MemberError as exc:
         db.session.rollback()
         company = staff.get_company_or_404(code)

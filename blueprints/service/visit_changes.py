@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, flash, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.htmx import hx_redirect, render
 from blueprints.service import bp
 from blueprints.service.access import staff_required
+from blueprints.service.forms import iso_date, small_int
+from blueprints.service.operations import ActionForm
 from extensions import db
 from models.base import utcnow
 from models.planning import Slot
 from services import service_ops as ops
 from services import visit_changes as svc
 from services.planning import PARIS
-
-
-class ActionForm(FlaskForm):
-    """Only the CSRF token (the fields are read from the form and checked by the service)."""
-
-
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
 
 
 def _visit_or_404(visit_id: int):
@@ -98,7 +81,7 @@ def visit_move(visit_id: int):
         return _change_page(
             visit, status=400, errors={"move_reason": "La page a expiré : validez à nouveau."}, values=values
         )
-    slot_id = _int(values["slot"])
+    slot_id = small_int(values["slot"])
     slot = db.session.get(Slot, slot_id) if slot_id else None
     if slot is None:
         return _change_page(visit, status=422, errors={"slot": "Choisissez un créneau de la liste."}, values=values)
@@ -155,7 +138,7 @@ def absence():
     if not request.args.get("professionnel"):
         return _absence_page(values=values)
     errors = {}
-    professional_id, day = _int(values["professionnel"]), _date(values["jour"])
+    professional_id, day = small_int(values["professionnel"]), iso_date(values["jour"])
     if professional_id is None:
         errors["professionnel"] = "Choisissez le professionnel absent."
     if day is None:
@@ -173,10 +156,10 @@ def absence_cancel():
     values = _absence_values(request.form)
     if not ActionForm().validate_on_submit():
         return _absence_page(status=400, errors={"motif": "La page a expiré : validez à nouveau."}, values=values)
-    day = _date(values["jour"])
+    day = iso_date(values["jour"])
     try:
         result = svc.cancel_absence(
-            _int(values["professionnel"]), day, values["periode"], values["motif"], current_user, utcnow()
+            small_int(values["professionnel"]), day, values["periode"], values["motif"], current_user, utcnow()
         )
         db.session.commit()
     except svc.ChangeError as exc:

@@ -62,7 +62,7 @@ def test_the_member_page_runs_a_fixed_number_of_queries(client):
         html = client.get("/service/adherents/00010").text
     assert len(many) == len(few)
     assert "Page 1 sur 2" in html
-    assert "Page 2 sur 2" in client.get("/service/adherents/00010?salaries=2").text
+    assert "Page 2 sur 2" in client.get("/service/adherents/00010?page=2").text
 
 
 def test_editing_the_address_keeps_the_history_and_bad_input_is_refused(client):

@@ -292,7 +292,7 @@ def recent_visits(company: Company, limit: int = SECTION_ROWS) -> list[tuple]:
 
 def balance(company: Company) -> tuple[Decimal, int]:
     """(amount still due TTC on the member's invoices, number of invoices not fully paid)."""
-    from models.billing import Invoice, Payment
+    from models.billing import CREDIT_NOTE, Invoice, Payment
 
     paid = (
         select(Payment.invoice_id, func.coalesce(func.sum(Payment.amount), 0).label("paid"))
@@ -304,7 +304,7 @@ def balance(company: Company) -> tuple[Decimal, int]:
         select(func.coalesce(func.sum(due), 0), func.count())
         .select_from(Invoice)
         .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-        .where(Invoice.company_id.in_(scope_ids(company)), Invoice.kind != "avoir", due > 0)
+        .where(Invoice.company_id.in_(scope_ids(company)), Invoice.kind != CREDIT_NOTE, due > 0)
     ).one()
     return Decimal(str(row[0])).quantize(Decimal("0.01")), int(row[1])
 

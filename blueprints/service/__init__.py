@@ -7,6 +7,7 @@ bp = Blueprint("service", __name__, url_prefix="/service")
 from blueprints.service import (  # noqa: E402,F401
     billing,
     convocations,
+    exports,
     member_file,
     member_import,
     operations,

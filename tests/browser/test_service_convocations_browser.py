@@ -7,6 +7,7 @@ convocation list also works without JavaScript and at 360 px."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -190,3 +191,21 @@ def test_the_convocation_list_works_without_javascript_and_at_360_px(page_nojs, 
     assert width <= 360, f"horizontal scroll at 360 px ({width} px)"
     page_checks(mobile, context="convocations 360 px")
     context.close()
+
+
+def test_an_admin_downloads_the_employees_export(page, live_server):
+    _world()
+    admin = _agent(page, live_server, "admin@aist22.fr")
+    admin.staff_role = "admin"
+    db.session.commit()
+    page.goto("/service/")
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Exports").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Exports pour le logiciel métier")
+    page.get_by_text("Colonnes (20)").click()
+    expect(page.get_by_role("cell", name="prochaine_visite", exact=True)).to_be_visible()
+    page_checks(page, context="exports")
+    screenshot(page, "service-exports")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger salariés (CSV)").click()
+    content = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert content.startswith("code_adherent;id_salarie;nom_naissance") and "Kerleau" in content

@@ -8,6 +8,7 @@ from datetime import date
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
+from blueprints.htmx import render
 from blueprints.login_session import client_ip
 from blueprints.service import bp
 from blueprints.service.access import staff_required
@@ -22,17 +23,12 @@ from services.next_due import today as paris_today
 def member_context(company, *, errors=None, values=None) -> dict:
     """What services.member_file adds to the member's page (a fixed number of queries)."""
     values = dict(values or {})
-    for name in svc.FIELDS:
-        if name not in values:
-            current = getattr(company, name)
-            values[name] = current.isoformat() if isinstance(current, date) else (current or "")
     values.setdefault("radiation_date", paris_today().isoformat())
     values.setdefault("reinstate_date", paris_today().isoformat())
     balance, unpaid = svc.balance(company)
     return {
         "file_errors": errors or {},
         "file_values": values,
-        "fields": svc.FIELDS,
         "history": svc.coordinates_history(company),
         "register": svc.register(company, small_int(request.args.get("page")) or 1, paris_today()),
         "visits": svc.recent_visits(company),
@@ -55,6 +51,30 @@ def _expired(company, values=None):
     return _member_page(company, status=400, errors={"form": "La page a expiré : validez à nouveau."}, values=values)
 
 
+def _coordinates_page(company, *, status: int = 200, errors=None, values=None):
+    if values is None:
+        values = {}
+        for name in svc.FIELDS:
+            current = getattr(company, name)
+            values[name] = current.isoformat() if isinstance(current, date) else (current or "")
+    return render(
+        "service/member_coordinates.html",
+        status=status,
+        company=company,
+        fields=svc.FIELDS,
+        values=values,
+        errors=errors or {},
+        history=svc.coordinates_history(company),
+    )
+
+
+@bp.get("/adherents/<code>/coordonnees")
+@staff_required()
+def member_coordinates_form(code: str):
+    """The member's coordinates to correct, with their history."""
+    return _coordinates_page(staff.get_company_or_404(code))
+
+
 @bp.post("/adherents/<code>/coordonnees")
 @staff_required()
 def member_coordinates(code: str):
@@ -62,12 +82,14 @@ def member_coordinates(code: str):
     company = staff.get_company_or_404(code)
     values = {name: request.form.get(name, "") for name in svc.FIELDS}
     if not ActionForm().validate_on_submit():
-        return _expired(company, values)
+        return _coordinates_page(
+            company, status=400, errors={"form": "La page a expiré : validez à nouveau."}, values=values
+        )
     data = dict(values)
     if data["adhesion_date"]:
         data["adhesion_date"] = iso_date(data["adhesion_date"])
         if data["adhesion_date"] is None:
-            return _member_page(
+            return _coordinates_page(
                 company, status=422, errors={"adhesion_date": "Saisissez une date valide (jj/mm/aaaa)."}, values=values
             )
     else:
@@ -77,7 +99,7 @@ def member_coordinates(code: str):
     except svc.MemberError as exc:
         db.session.rollback()
         company = staff.get_company_or_404(code)
-        return _member_page(company, status=422, errors={exc.field or "form": str(exc)}, values=values)
+        return _coordinates_page(company, status=422, errors={exc.field or "form": str(exc)}, values=values)
     db.session.commit()
     flash("Coordonnées enregistrées." if changes else "Aucune modification.", "success")
     return redirect(url_for("service.member", code=code, _anchor="coordonnees"), code=303)

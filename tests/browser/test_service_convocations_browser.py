@@ -152,7 +152,9 @@ def test_agent_convokes_cancels_an_afternoon_edits_and_radiates(page, browser, l
 
     # Edit a member's address: the history keeps the old one.
     page.goto("/service/adherents/00010")
-    page.get_by_role("region", name="Coordonnées").get_by_label("Adresse", exact=True).fill("8 quai Armez")
+    page.get_by_role("link", name="Modifier les coordonnées").click()
+    page.get_by_label("Adresse", exact=True).fill("8 quai Armez")
+    page_checks(page, context="coordinates")
     page.get_by_role("button", name="Enregistrer les coordonnées").click()
     expect(page.locator(".flash--success")).to_contain_text("Coordonnées enregistrées.")
     expect(page.get_by_test_id("historique")).to_contain_text("Adresse « 1 rue du Port » → « 8 quai Armez »")

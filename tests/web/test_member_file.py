@@ -68,8 +68,8 @@ def test_the_member_page_runs_a_fixed_number_of_queries(client):
 def test_editing_the_address_keeps_the_history_and_bad_input_is_refused(client):
     staff = staff_logged_in(client)
     _member()
-    token = csrf_token(client, "/service/adherents/00010")
-    page = client.get("/service/adherents/00010").text
+    token = csrf_token(client, "/service/adherents/00010/coordonnees")
+    page = client.get("/service/adherents/00010/coordonnees").text
     assert 'value="1 rue du Port"' in page
     form = {
         "csrf_token": token,

@@ -6,6 +6,7 @@ bp = Blueprint("service", __name__, url_prefix="/service")
 
 from blueprints.service import (  # noqa: E402,F401
     billing,
+    bulk_letters,
     convocations,
     exports,
     member_file,

@@ -130,15 +130,11 @@ def teledeclarant_renew(code: str):
     if not form.validate_on_submit():
         return _member_page(company, renew_form=form, status=422)
     number = staff.renew_teledeclarant(company, actor=current_user, ip=client_ip())
-    cfg = current_app.config
-    identity = {
-        "name": cfg["SERVICE_NAME"],
-        "short_name": cfg["SERVICE_SHORT_NAME"],
-        "address": cfg["SERVICE_ADDRESS"],
-        "phone": cfg["SERVICE_PHONE"],
-        "support_email": cfg["SERVICE_SUPPORT_EMAIL"],
-    }
-    pdf = letters.teledeclarant_letter(company, number, identity, portal_url=cfg["PORTAL_BASE_URL"], now=utcnow())
+    from blueprints.service.bulk_letters import service_identity
+
+    pdf = letters.teledeclarant_letter(
+        company, number, service_identity(), portal_url=current_app.config["PORTAL_BASE_URL"], now=utcnow()
+    )
     del number
     db.session.commit()
     response = Response(pdf, mimetype="application/pdf")

@@ -211,3 +211,21 @@ def test_an_admin_downloads_the_employees_export(page, live_server):
         page.get_by_role("link", name="Télécharger salariés (CSV)").click()
     content = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert content.startswith("code_adherent;id_salarie;nom_naissance") and "Kerleau" in content
+
+
+def test_an_agent_prints_the_letters_of_the_new_members(page, live_server):
+    make_company("00050", teledeclarant=None, name="Crêperie Ty Coz")
+    make_company("00060", teledeclarant=None, name="Menuiserie Le Gall")
+    db.session.commit()
+    _agent(page, live_server)
+    page.goto("/service/adherents")
+    page.get_by_role("link", name="Courriers des nouveaux adhérents").click()
+    expect(page.get_by_role("heading", level=2, name="2 adhérents ou sites en attente")).to_be_visible()
+    page.get_by_label("Je génère les n° télédéclarant et j'imprime les courriers").check()
+    page_checks(page, context="bulk letters")
+    screenshot(page, "service-bulk-letters")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Générer les courriers (PDF)").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    page.goto("/service/adherents/courriers")
+    expect(page.get_by_text("2 courriers : 00050, 00060")).to_be_visible()

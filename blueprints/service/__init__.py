@@ -14,6 +14,7 @@ from blueprints.service import (  # noqa: E402,F401
     operations,
     routes,
     slots,
+    statistics,
     team,
     two_factor,
     visit_changes,

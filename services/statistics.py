@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
+import pygal
+from pygal.style import Style
 from sqlalchemy import func, or_, select
 
 from extensions import db
@@ -219,9 +221,6 @@ def indicator(key: str, year: int, centre_id: int | None) -> Table | None:
 
 def svg(table: Table) -> bytes:
     """The chart of a table, as a standalone SVG (no script: readable without JavaScript)."""
-    import pygal
-    from pygal.style import Style
-
     style = Style(background="white", plot_background="white", font_family="DejaVu Sans, sans-serif")
     chart_class = {"stacked": pygal.StackedBar, "line": pygal.Line}.get(table.chart, pygal.Bar)
     chart = chart_class(

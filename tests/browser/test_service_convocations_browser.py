@@ -230,18 +230,3 @@ def test_an_agent_prints_the_letters_of_the_new_members(page, live_server):
     page.goto("/service/adherents/courriers")
     expect(page.get_by_text("2 courriers : 00050, 00060")).to_be_visible()
 
-
-def test_an_agent_reads_the_statistics_with_and_without_javascript(page_nojs, live_server):
-    _world()
-    _agent(page_nojs, live_server)
-    page_nojs.goto("/service/")
-    page_nojs.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Statistiques").click()
-    expect(page_nojs.get_by_role("heading", level=1)).to_have_text(f"Statistiques {TODAY.year}")
-    page_nojs.get_by_label("Centre").select_option(label="Centre de Saint-Brieuc")
-    page_nojs.get_by_role("button", name="Afficher").click()
-    chart = page_nojs.get_by_role("img", name="Graphique : effectif suivi")
-    expect(chart).to_be_visible()
-    assert page_nojs.evaluate("img => img.naturalWidth", chart.element_handle()) > 0  # the SVG loads
-    expect(page_nojs.get_by_role("row", name="SI 3", exact=True)).to_be_visible()
-    page_checks(page_nojs, context="statistics")
-    screenshot(page_nojs, "service-statistics")

@@ -229,4 +229,3 @@ def test_an_agent_prints_the_letters_of_the_new_members(page, live_server):
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
     page.goto("/service/adherents/courriers")
     expect(page.get_by_text("2 courriers : 00050, 00060")).to_be_visible()
-

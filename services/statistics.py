@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -23,6 +24,10 @@ from models.employees import CATEGORIES, Employee
 from models.planning import VISIT_TYPES, Slot, Visit
 from services import convocations, french
 from services.planning import PARIS
+
+# pygal appends a legacy sys.meta_path finder for its map plugins (find_module only, so every
+# later import warns); no map is used here, so it is taken out again.
+sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
 
 DONE = "realisee"
 ABSENCES = ("absence_excusee", "absence_non_excusee")

@@ -76,6 +76,9 @@ def create_app(config=None) -> Flask:
     import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
 
     database.configure(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    from services.employees import next_due
+
+    next_due.install()  # the stored next due visit, kept after every flush
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)

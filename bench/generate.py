@@ -715,6 +715,17 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
         )
         slot_rows.clear()
 
+        # ---------------------------------------------------------------- next due visit
+        # The ORM keeps employees.next_due_* after every flush (services.employees.next_due); these raw
+        # rows get the same function's answer, so `flask follow-up verify` finds 0 differences.
+        from services.employees import next_due
+
+        def stored_next_due():
+            with engine.begin() as conn:
+                return next_due.recompute(conn).fixed
+
+        step("next_due", stored_next_due)
+
         # ---------------------------------------------------------------- invoices (billing feature)
         loaded = ["companies", "users", "memberships", "employees", "centres", "professionals", "slots", "visits"]
         if inspector.has_table("invoices") and inspector.has_table("documents"):

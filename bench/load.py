@@ -47,7 +47,7 @@ class Scenario:
     key: str
     label: str
     kind: str  # page | fragment | ceiling
-    user: str  # employer | accountant | none
+    user: str  # employer | accountant | staff | none
     # Regex matched against "endpoint rule" of the URL map; the first GET rule that matches
     # (and whose only arguments are `code`) is used.
     route: str
@@ -89,6 +89,18 @@ SCENARIOS = [
         "fragment",
         "employer",
         r" /entreprises/<[^>]*code>/planning/.*(creneaux|disponib|libres|slots)",
+        htmx=True,
+    ),
+    # The service's convocation list: every member's employees due, by date (stored next due
+    # visit, ix_employees_next_due); a staff agent with the second factor done.
+    Scenario("convocations", "Convocation list, all members (page)", "page", "staff", r"^service\.convocations "),
+    Scenario(
+        "convocations_late",
+        "Convocation list, one kind (fragment)",
+        "fragment",
+        "staff",
+        r"^service\.convocations ",
+        query="type=vip_initial",
         htmx=True,
     ),
     Scenario("documents", "Documents list (page)", "page", "employer", r" /entreprises/<[^>]*code>/documents/?$"),
@@ -362,6 +374,47 @@ def login_cookie(app, email: str) -> str:
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"
 
 
+STAFF_EMAIL = "agent@bench.test"
+
+
+def staff_cookie(app) -> str:
+    """A session cookie of a staff agent (created once) whose second factor is done."""
+    from sqlalchemy import func, select
+
+    from extensions import db
+    from models import User
+    from models.base import utcnow
+    from models.users import KIND_STAFF, LoginSession
+    from services.auth import sessions
+
+    with app.app_context():
+        user = db.session.execute(select(User).where(func.lower(User.email) == STAFF_EMAIL)).scalar_one_or_none()
+        if user is None:
+            user = User(
+                email=STAFF_EMAIL,
+                first_name="Agent",
+                last_name="Bench",
+                kind=KIND_STAFF,
+                staff_role="agent",
+                active=True,
+                must_change_password=False,
+                totp_enabled_at=utcnow(),
+            )
+            db.session.add(user)
+            db.session.commit()
+        with app.test_request_context("/"):
+            token = sessions.open_session(user, ip="127.0.0.1", user_agent="bench/load.py")
+            db.session.flush()
+            row = db.session.execute(
+                select(LoginSession).where(LoginSession.token_hash == sessions._token_hash(token))
+            ).scalar_one()
+            row.second_factor_at = utcnow()
+            db.session.commit()
+            serializer = app.session_interface.get_signing_serializer(app)
+            value = serializer.dumps({"sid": token, "csrf_token": secrets.token_hex(20)})
+    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+
+
 def first_load(port: int, path: str) -> dict:
     """Bytes transferred (gzip accepted) for the HTML and the CSS/JS it references."""
     gz = {"Accept-Encoding": "gzip"}
@@ -445,7 +498,11 @@ def run(args) -> dict:
             "RATELIMIT_STORAGE_URI": args.redis_url or "memory://",
         }
     )
-    cookies = {"employer": login_cookie(app, creds["employer"]), "accountant": login_cookie(app, creds["accountant"])}
+    cookies = {
+        "employer": login_cookie(app, creds["employer"]),
+        "accountant": login_cookie(app, creds["accountant"]),
+        "staff": staff_cookie(app),
+    }
     code = creds["big_company"]
     for sc in SCENARIOS:
         if args.only and sc.key not in args.only and sc.kind != "ceiling":

@@ -10,6 +10,7 @@ def register(app: Flask) -> None:
     from cli.adherents import adherents
     from cli.billing import billing_cli
     from cli.demo import demo
+    from cli.follow_up import follow_up_cli
     from cli.outbox import outbox
     from cli.reminders import reminders_cli
     from cli.slots import slots_cli
@@ -22,3 +23,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(billing_cli)
     app.cli.add_command(slots_cli)
     app.cli.add_command(reminders_cli)
+    app.cli.add_command(follow_up_cli)

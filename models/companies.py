@@ -47,6 +47,8 @@ class Company(db.Model):
     # The date the company joined the service (imported with the members, editable by staff):
     # it decides whether a year's declaration bills the entry fee.
     adhesion_date: Mapped[date | None] = mapped_column(Date)
+    radiation_date: Mapped[date | None] = mapped_column(Date)
+    radiation_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

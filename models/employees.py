@@ -110,6 +110,12 @@ class Employee(db.Model):
     # matches. Kept by the ORM events below on every insert and update (bench/generate.py,
     # which writes rows without the ORM, fills it with the same function).
     search_text: Mapped[str] = mapped_column(String(SEARCH_TEXT_LENGTH), default="", server_default="")
+    # The next visit due by the follow-up rules: date (a visit due before assignment is due at
+    # the entry date), planning visit type and article. Kept by services.employees.next_due after every
+    # flush that touches the employee or its visits; `flask follow-up verify` checks them.
+    next_due_date: Mapped[date | None] = mapped_column(Date)
+    next_due_kind: Mapped[str | None] = mapped_column(String(30))
+    next_due_article: Mapped[str | None] = mapped_column(String(20))
 
     company = relationship("Company")
 
@@ -134,6 +140,11 @@ class Employee(db.Model):
             "contract_end_date",
         ),
         Index("ix_employees_nir_hash", "nir_hash"),
+        # The service's convocation list (every member, by due date) and the employers'
+        # "Prochaine visite" order (services.staff.convocations, docs/PERFORMANCE.md).
+        Index("ix_employees_next_due", "next_due_date", "id"),
+        Index("ix_employees_next_due_kind", "next_due_kind", "next_due_date", "id"),  # one kind
+        Index("ix_employees_company_next_due", "company_id", "next_due_date"),
     )
 
     @property

@@ -39,6 +39,7 @@ VISIT_STATUSES = {
 ACTIVE_VISIT_STATUSES = ("proposee", "confirmee")
 
 REQUEST_REASONS = {
+    "embauche": "Visite d'embauche (VIP ou examen d'aptitude)",
     "reprise": "Visite de reprise",
     "pre_reprise": "Visite de pré-reprise",
     "a_la_demande": "À la demande de l'employeur",
@@ -129,6 +130,10 @@ class Visit(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A cancellation or a move decided by the service (services.staff.visit_changes), with the reason
+    # the employer is told and sees on its planning.
+    service_change_reason: Mapped[str | None] = mapped_column(String(500))
+    service_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     slot: Mapped[Slot | None] = relationship(foreign_keys=[slot_id])
     employee = relationship("Employee")
@@ -138,6 +143,7 @@ class Visit(db.Model):
         Index("ix_visits_company_start", "company_id", "starts_at"),
         Index("ix_visits_employee_start", "employee_id", "starts_at"),
         Index("ix_visits_status_start", "status", "starts_at"),
+        Index("ix_visits_company_service_change", "company_id", "service_changed_at"),
         # Partial indexes of the planning page (services.planning.reading renders these status tests as
         # literals, so both databases match the predicate): a company's active visits in date
         # order, read up to LIMIT, and its visits proposed by the service ("à confirmer").

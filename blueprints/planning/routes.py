@@ -25,6 +25,7 @@ from services.employees import follow_up_law
 from services.planning import appointment_requests, booking, common, reading
 from services.planning import calendar_feed as feeds
 from services.planning.convocation import build_convocation_pdf, build_visit_ics, file_stem
+from services.staff import visit_changes
 
 PREFIX = "/entreprises/<code>/planning"
 LIST_PAGE_SIZE = 10  # a card is ~1.6 KB and ~0.06 ms to render; the pager and `?du=` go on
@@ -172,6 +173,7 @@ def index(company):
     ctx.update(
         to_confirm=reading.proposal_rows(scope_ids, now),
         requests=reading.pending_requests(scope_ids),
+        service_changes=visit_changes.recent_changes(scope_ids, now),
         feed=feeds.has_active_feed(company),
         feed_url=None,
     )

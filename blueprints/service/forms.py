@@ -97,3 +97,22 @@ class AuditFilterForm(PortailForm):
     def validate_end(self, field):
         if field.data and self.start.data and field.data < self.start.data:
             raise ValidationError("La date de fin doit suivre la date de début.")
+
+
+# --------------------------------------------------------------------------- query and form values
+
+
+def iso_date(value: str | None):
+    """A `YYYY-MM-DD` value (what <input type="date"> sends), or None."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def small_int(value: str | None) -> int | None:
+    """A positive id or page number (at most 9 digits), or None."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None

@@ -159,6 +159,8 @@ def _request_page(req, *, place_form=None, decline_form=None, status=200, error=
     if place_form is None:
         place_form = PlaceForm(formdata=None)
         place_form.visit_type.data = ops.REASON_VISIT_TYPES.get(req.reason, "a_la_demande")
+        if req.reason == "embauche" and req.employee.next_due_kind:  # VIP or aptitude exam
+            place_form.visit_type.data = req.employee.next_due_kind
     place_form.slot.choices = [
         ("", "—"),
         *[(s.id, _slot_label(s) + " (période souhaitée)") for s in wished],

@@ -66,7 +66,9 @@ def member(code: str):
     return _member_page(company)
 
 
-def _member_page(company, *, site_form=None, renew_form=None, status=200):
+def _member_page(company, *, site_form=None, renew_form=None, status=200, file_errors=None, file_values=None):
+    from blueprints.service.member_file import member_context
+
     return render(
         "service/member.html",
         status=status,
@@ -74,6 +76,7 @@ def _member_page(company, *, site_form=None, renew_form=None, status=200):
         sections=staff_dashboard.member_sections(company),
         site_form=site_form or SiteForm(),
         renew_form=renew_form or RenewTeledeclarantForm(),
+        **member_context(company, errors=file_errors, values=file_values),
     )
 
 
@@ -123,15 +126,11 @@ def teledeclarant_renew(code: str):
     if not form.validate_on_submit():
         return _member_page(company, renew_form=form, status=422)
     number = staff.renew_teledeclarant(company, actor=current_user, ip=client_ip())
-    cfg = current_app.config
-    identity = {
-        "name": cfg["SERVICE_NAME"],
-        "short_name": cfg["SERVICE_SHORT_NAME"],
-        "address": cfg["SERVICE_ADDRESS"],
-        "phone": cfg["SERVICE_PHONE"],
-        "support_email": cfg["SERVICE_SUPPORT_EMAIL"],
-    }
-    pdf = letters.teledeclarant_letter(company, number, identity, portal_url=cfg["PORTAL_BASE_URL"], now=utcnow())
+    from blueprints.service.bulk_letters import service_identity
+
+    pdf = letters.teledeclarant_letter(
+        company, number, service_identity(), portal_url=current_app.config["PORTAL_BASE_URL"], now=utcnow()
+    )
     del number
     db.session.commit()
     response = Response(pdf, mimetype="application/pdf")

@@ -163,6 +163,10 @@ def create_employee(company: Company, data: dict, actor, role: str | None, *, ki
         target=employee,
         kind=kind,
     )
+    if kind == "embauche" and role in ("employeur", "tiers_declarant"):
+        from services.staff.convocations import open_hire_request
+
+        open_hire_request(employee, actor)  # the initial visit goes to the service's queue
     return employee
 
 

@@ -44,9 +44,20 @@ class _Letter(FPDF):
 def teledeclarant_letter(company, number: str, service: dict, *, portal_url: str, now: datetime) -> bytes:
     """The letter that carries a company's code adhérent and new n° télédéclarant, with the
     connection procedure of the seed. `service` holds name, address, phone, support_email."""
+    return teledeclarant_letters([(company, number)], service, portal_url=portal_url, now=now)
+
+
+def teledeclarant_letters(letters, service: dict, *, portal_url: str, now: datetime) -> bytes:
+    """One PDF with the letter of each (company, number), one page each, in the order given."""
     pdf = _Letter()
     pdf.set_title("Vos identifiants du Portail adhérents")
     pdf.set_author(service["name"])
+    for company, number in letters:
+        _letter_page(pdf, company, number, service, portal_url=portal_url, now=now)
+    return bytes(pdf.output())
+
+
+def _letter_page(pdf: _Letter, company, number: str, service: dict, *, portal_url: str, now: datetime) -> None:
     pdf.add_page()
     short = service.get("short_name") or service["name"]
 
@@ -119,4 +130,3 @@ def teledeclarant_letter(company, number: str, service: dict, *, portal_url: str
         "Conservez ce courrier en lieu sûr : le n° télédéclarant fonctionne comme un mot de passe. "
         f"Contactez-nous : {service['support_email']}."
     )
-    return bytes(pdf.output())

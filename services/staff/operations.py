@@ -32,6 +32,7 @@ OUTCOMES = {
 }
 # The visit type an agent starts from when placing a request of each reason.
 REASON_VISIT_TYPES = {
+    "embauche": "vip_embauche",
     "reprise": "reprise",
     "pre_reprise": "pre_reprise",
     "a_la_demande": "a_la_demande",

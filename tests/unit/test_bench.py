@@ -42,6 +42,23 @@ def test_generate_writes_the_counts_and_the_known_users(tiny_data_set):
     assert creds["employer"].endswith("@bench.test") and creds["accountant"].endswith("@bench.test")
 
 
+def test_the_stored_next_due_visit_matches_the_rules_on_the_bench_data(tiny_data_set):
+    from sqlalchemy import create_engine
+
+    from services.employees import next_due
+
+    engine = create_engine(tiny_data_set["database_url"])
+    try:
+        with engine.connect() as conn:
+            report = next_due.recompute(conn, fix=False)
+            due = conn.exec_driver_sql("SELECT COUNT(*) FROM employees WHERE next_due_date IS NOT NULL").scalar()
+    finally:
+        engine.dispose()
+    assert report.checked == tiny_data_set["counts"]["employees"]
+    assert report.differences == 0, report.examples
+    assert due > 0
+
+
 def test_every_scenario_answers_for_its_user(tiny_data_set):
     load = _module("load")
     from app import create_app
@@ -61,6 +78,7 @@ def test_every_scenario_answers_for_its_user(tiny_data_set):
     cookies = {
         "employer": load.login_cookie(app, creds["employer"]),
         "accountant": load.login_cookie(app, creds["accountant"]),
+        "staff": load.staff_cookie(app),
     }
     try:
         for sc in load.SCENARIOS:

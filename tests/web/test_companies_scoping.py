@@ -148,6 +148,7 @@ def _objects_of(company, *, user):
         "membership_id": make_membership(other_user, company).id,
         "invitation_id": invitation.id,
         "document_id": document.id,
+        "action": "revoquer",  # service.member_user_action: a real action, on a membership of `company`
     }
 
 

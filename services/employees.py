@@ -172,6 +172,15 @@ def create_employee(company: Company, data: dict, actor, role: str | None, *, ki
     db.session.add(employee)
     changes = _apply(employee, {**data, "company_id": target_id})
     changes.pop("company_id", None)
+    # A hire has no "before": record what was declared, defaults included ("CDI", not "CDI → CDD").
+    declared = {}
+    for name in (*DECLARED_FIELDS, "category"):
+        value = getattr(employee, name)
+        if value not in (None, "", [], False):
+            declared[name] = [None, _plain(value)]
+    if "nir" in changes:
+        declared["nir"] = [None, NIR_CHANGED]
+    changes = declared
     db.session.flush()
     _record_change(employee, kind, changes, actor, role)
     audit.record(

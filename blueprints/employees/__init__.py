@@ -22,4 +22,4 @@ register(
     )
 )
 
-from blueprints.employees import routes  # noqa: E402,F401
+from blueprints.employees import dsn_routes, routes  # noqa: E402,F401

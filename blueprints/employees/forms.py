@@ -1,4 +1,4 @@
-"""Forms of "Mes salariés": declaration and change of an employee, departure, CSV import."""
+"""Forms of "Mes salariés": declaration and change of an employee, departure, CSV and DSN import."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -203,3 +203,17 @@ class ImportForm(FlaskForm):
     """Importer une liste du personnel (CSV)."""
 
     file = FileField("Fichier CSV de la liste du personnel")
+
+
+class DsnUploadForm(FlaskForm):
+    """Importer une DSN (the file is read, checked and forgotten)."""
+
+    file = FileField("Fichier DSN du mois")
+
+
+class DsnApplyForm(FlaskForm):
+    """Appliquer les lignes cochées de la DSN vérifiée (the checked data travels sealed)."""
+
+    payload = HiddenField(
+        validators=[InputRequired(message="La vérification du fichier a expiré : envoyez-le à nouveau.")]
+    )

@@ -103,8 +103,15 @@ def space():
 @bp.get("/entreprises/<code>/")
 @company_view()
 def home(company):
-    """The member space home: the rubriques the role allows."""
-    return render_template("companies/home.html", company=company)
+    """The member space home: "À faire" (what to do next, with counts and links), then the
+    rubriques the role allows."""
+    from models.base import utcnow
+    from services import todo
+    from services.planning import to_paris
+
+    now = utcnow()
+    items = todo.company_todo(company, g.membership, to_paris(now).date(), now)
+    return render_template("companies/home.html", company=company, todo_items=items)
 
 
 @bp.get("/entreprises/<code>/changer")

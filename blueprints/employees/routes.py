@@ -176,6 +176,18 @@ def row_edit(company, employee_id):
 # --------------------------------------------------------------------------- employee page
 
 
+def _can_book(employee, follow_up) -> bool:
+    """ "Prendre rendez-vous": a visit is due, none is planned, and the role may use the planning."""
+    from models.base import utcnow
+    from models.planning import ACTIVE_VISIT_STATUSES
+    from services.access import has_right
+
+    if not has_right(g.get("membership"), "planning") or not employee.is_present or follow_up.due.due is None:
+        return False
+    now = utcnow()
+    return not any(v.status in ACTIVE_VISIT_STATUSES and v.starts_at and v.starts_at >= now for v in follow_up.visits)
+
+
 def _employee_context(company, employee, **extra):
     visits = reg.visits_by_employee([employee.id])
     follow_up = reg.follow_up_of(employee, visits.get(employee.id), reg.today())
@@ -187,6 +199,7 @@ def _employee_context(company, employee, **extra):
         company,
         employee=employee,
         follow_up=follow_up,
+        can_book=_can_book(employee, follow_up),
         reasons=reasons,
         explanation=explanation,
         changes=changes,

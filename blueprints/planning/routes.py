@@ -246,6 +246,7 @@ def _slots_context(company, *, form=None, slot=None, message=None):
     slots = slots[:SLOTS_PAGE_SIZE]
     week = svc.iso_week(monday)
     ctx = _common(company)
+    ctx.update(_booking_for(company))
     ctx.update(
         slots=slots,
         days=_group_slots(slots),
@@ -265,6 +266,14 @@ def _slots_context(company, *, form=None, slot=None, message=None):
         more_only=after is not None and wants_fragment(),
     )
     return ctx
+
+
+def _booking_for(company) -> dict:
+    """ "Prendre rendez-vous" from an employee's page: `?salarie=<id>` follows the slot links and
+    pre-selects the employee on the booking form (no list of every employee to scroll)."""
+    employee_id = _int_arg("salarie")
+    employee = svc.employee_in_scope(svc.company_scope_ids(company), employee_id) if employee_id else None
+    return {"for_employee": employee, "for_employee_id": employee.id if employee else None}
 
 
 def _group_slots(slots):
@@ -323,8 +332,10 @@ def book(company, slot_id: int):
         return render_error(404)
     form, suggestions = _book_form(company)
     ctx = _common(company)
-    ctx.update(slot=slot, form=form)
+    ctx.update(slot=slot, form=form, **_booking_for(company))
     if request.method == "GET":
+        if ctx["for_employee_id"] in suggestions:
+            form.employee_id.data = ctx["for_employee_id"]
         return render("planning/book.html", "planning/_book.html", **ctx)
     if not form.validate_on_submit():
         return render("planning/book.html", "planning/_book.html", status=422, **ctx)

@@ -217,7 +217,8 @@ def test_switcher_queries_run_only_in_the_menu_fragment(client, member_group, ap
         _menu(client, "00010")
     assert not set(menu_queries) & set(page)  # none of the switcher's queries on the page
     assert set(menu_queries) <= set(fragment)
-    assert len(page) <= len(fragment)
+    # (No length comparison with the home any more: the home reads its "À faire" items, a fixed
+    # number of queries counted by tests/web/test_todo.py.)
 
 
 def test_switcher_menu_fragment_other_company_is_404(client, member_group):

@@ -212,13 +212,18 @@ def update_employee(employee: Employee, data: dict, actor, role: str | None) -> 
     return changes
 
 
-def declare_departure(employee: Employee, exit_date: date, reason: str, actor, role: str | None) -> None:
+def check_departure(employee: Employee, exit_date: date, reason: str) -> None:
+    """Raise EmployeeError when this departure cannot be declared (checked before confirming)."""
     if reason not in EXIT_REASONS:
         raise EmployeeError("Choisissez un motif de sortie dans la liste.", "exit_reason")
     if exit_date < employee.entry_date:
         raise EmployeeError("La date de sortie ne peut pas précéder la date d'entrée.", "exit_date")
     if employee.exit_date is not None:
         raise EmployeeError("Un départ est déjà déclaré pour ce salarié.", "exit_date")
+
+
+def declare_departure(employee: Employee, exit_date: date, reason: str, actor, role: str | None) -> None:
+    check_departure(employee, exit_date, reason)
     changes = {"exit_date": [None, exit_date.isoformat()], "exit_reason": [None, reason]}
     employee.exit_date, employee.exit_reason = exit_date, reason
     db.session.flush()

@@ -282,13 +282,18 @@ def departure(company, employee_id):
     status = 200
     if employee.exit_date is not None and request.method == "GET":
         return hx_redirect(url_for("employees.detail", code=company.code, employee_id=employee.id))
+    confirming = False
     if form.validate_on_submit():
         try:
-            service.declare_departure(employee, form.exit_date.data, form.exit_reason.data, current_user, _role())
+            if request.form.get("confirme") == "oui":
+                service.declare_departure(employee, form.exit_date.data, form.exit_reason.data, current_user, _role())
+            else:  # a confirmation step first, once the answers are valid
+                service.check_departure(employee, form.exit_date.data, form.exit_reason.data)
+                confirming = True
         except EmployeeError as exc:
             form[exc.field or "exit_date"].errors = [str(exc)]
             status = 422
-        else:
+        if not confirming and status == 200:
             db.session.commit()
             flash(f"Le départ de {employee.display_name} est déclaré.", "success")
             return hx_redirect(url_for("employees.detail", code=company.code, employee_id=employee.id))
@@ -298,7 +303,7 @@ def departure(company, employee_id):
         "employees/departure.html",
         "employees/_departure_form.html",
         status=status,
-        **_context(company, form=form, employee=employee),
+        **_context(company, form=form, employee=employee, confirming=confirming),
     )
 
 

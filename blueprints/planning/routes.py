@@ -399,11 +399,13 @@ def another_date(company, visit_id: int):
     return render("planning/another_date.html", "planning/_another_date.html", **ctx)
 
 
-@bp.post(f"{PREFIX}/visites/<int:visit_id>/annuler")
+@bp.route(f"{PREFIX}/visites/<int:visit_id>/annuler", methods=["GET", "POST"])
 @company_view(right="planning")
 def cancel(company, visit_id: int):
-    """Cancel a visit, until the notice period."""
+    """Cancel a visit, until the notice period; GET asks for confirmation first."""
     visit = _visit_or_404(company, visit_id)
+    if request.method == "GET":
+        return _confirm_cancel(company, visit)
     try:
         svc.cancel_visit(company, visit, current_user, utcnow(), _notice_hours())
     except svc.PlanningError as exc:
@@ -412,6 +414,30 @@ def cancel(company, visit_id: int):
     db.session.commit()
     flash("Le rendez-vous est annulé.", "success")
     return hx_redirect(url_for("planning.index", code=company.code))
+
+
+def _confirm_cancel(company, visit):
+    from blueprints.confirm import confirmation
+    from services.french import long_date
+
+    if not svc.can_change(visit, utcnow(), _notice_hours()):
+        return render_error(
+            409, f"Moins de {_notice_hours()} heures avant la visite : prévenez le service par téléphone."
+        )
+    local = svc.to_paris(visit.starts_at)
+    when = f"{long_date(local, weekday=True)} à {local:%H:%M}"
+    return confirmation(
+        company,
+        title="Annuler le rendez-vous",
+        question=f"Annuler le rendez-vous de {visit.employee.display_name} ?",
+        details=[f"{VISIT_TYPES.get(visit.visit_type, visit.visit_type)}, le {when}"],
+        warning="Le créneau sera rendu au service ; pour une autre date, choisissez plutôt « Déplacer ».",
+        action=url_for("planning.cancel", code=company.code, visit_id=visit.id),
+        confirm_label="Oui, annuler le rendez-vous",
+        back_url=url_for("planning.index", code=company.code),
+        back_label="Non, garder le rendez-vous",
+        confirm_id=f"annuler-{visit.id}",
+    )
 
 
 @bp.route(f"{PREFIX}/visites/<int:visit_id>/deplacer", methods=["GET", "POST"])

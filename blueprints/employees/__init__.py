@@ -16,6 +16,10 @@ register(
             "salarié, accéder à l'historique de vos dernières déclarations et dernières visites de vos salariés, "
             "effectuer vos demandes de rendez-vous, etc."
         ),
+        description_without_planning=(
+            "Consulter et modifier les informations de vos salariés, gérer les départs, déclarer un nouveau "
+            "salarié, importer la DSN du mois, accéder à l'historique de vos dernières déclarations."
+        ),
         right="employees",
         order=30,
         icon="👥",

@@ -43,8 +43,23 @@ def _required(message):
     return [DataRequired(message=message)]
 
 
+class FrenchMessages:
+    """WTForms' own messages ("Not a valid choice.") in French, from the catalog WTForms ships:
+    the CSV import shows them per line. (Flask-Babel is not installed, so Flask-WTF's i18n is off.)"""
+
+    locales = ("fr_FR", "fr")
+
+    def get_translations(self, form):
+        from wtforms.i18n import get_translations
+
+        return get_translations(self.locales)
+
+
 class EmployeeForm(FlaskForm):
     """Déclarer un nouveau salarié / modifier ses informations."""
+
+    class Meta(FrenchMessages):
+        pass
 
     company_id = SelectField("Établissement", coerce=int, validators=[Optional()], validate_choice=False)
     birth_name = StringField(

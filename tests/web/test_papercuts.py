@@ -1,0 +1,69 @@
+"""Issue 20's papercuts: French messages and words, what each role's home promises, a hire's
+history."""
+
+import io
+
+from sqlalchemy import select
+
+from extensions import db
+from models import EmployeeChange
+from models.companies import ROLE_ACCOUNTANT
+from tests.conftest import csrf_token, login
+from tests.factories import make_company, make_member
+
+BASE = "/entreprises/00010/salaries"
+HEADER = (
+    "nom_naissance;nom_usage;prenoms;sexe;date_naissance;nir;date_entree;nature_contrat;apprenti;poste;pcs_ese;"
+    "risques;autre_risque_justification;travail_nuit;rqth\r\n"
+)
+
+
+def test_csv_import_errors_are_in_french(client):
+    company = make_company("00010")
+    login(client, make_member(company))
+    db.session.commit()
+    bad = HEADER + "MARTIN;;Paul;X;17/05/1990;;08/01/2024;99;non;Boulanger;;;;non;non\r\n"
+    token = csrf_token(client, f"{BASE}/import")
+    response = client.post(
+        f"{BASE}/import",
+        data={"csrf_token": token, "file": (io.BytesIO(bad.encode()), "liste.csv")},
+        content_type="multipart/form-data",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Not a valid" not in html and "choix valide" in html
+
+
+def test_accountant_home_promises_no_appointment_requests(client):
+    company = make_company("00010")
+    accountant = make_member(company, role=ROLE_ACCOUNTANT)
+    employer = make_member(company)
+    db.session.commit()
+    login(client, accountant)
+    html = client.get("/entreprises/00010/").get_data(as_text=True)
+    assert "demandes de rendez-vous" not in html and "importer la DSN du mois" in html
+    login(client, employer)
+    assert "effectuer vos demandes de rendez-vous" in client.get("/entreprises/00010/").get_data(as_text=True)
+
+
+def test_hire_history_has_no_default_old_values(client):
+    company = make_company("00010")
+    login(client, make_member(company))
+    db.session.commit()
+    token = csrf_token(client, f"{BASE}/nouveau")
+    data = {
+        "csrf_token": token,
+        "birth_name": "Le Bihan",
+        "first_names": "Anne",
+        "sex": "F",
+        "birth_date": "1995-10-03",
+        "entry_date": "2026-01-05",
+        "contract_nature": "02",
+        "job_title": "Vendeuse",
+    }
+    assert client.post(f"{BASE}/nouveau", data=data).status_code == 303
+    change = db.session.scalars(select(EmployeeChange)).one()
+    assert change.changes["contract_nature"] == [None, "02"]
+    html = client.get(f"{BASE}/historique").get_data(as_text=True)
+    assert "Nature du contrat :\n        CDD" in html or "Nature du contrat : CDD" in " ".join(html.split())
+    assert "CDI → CDD" not in html

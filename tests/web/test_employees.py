@@ -86,7 +86,7 @@ def test_employees_declare_then_read(client, employer):
         ({"category": "SI", "night_work": "y"}, "category", "contredit"),
         ({"category": "SIR"}, "category", "contredit"),
         ({"sex": ""}, "sex", "Indiquez le sexe."),
-        ({"contract_nature": "99"}, "contract_nature", "Not a valid choice"),
+        ({"contract_nature": "99"}, "contract_nature", "N&#39;est pas un choix valide"),
     ],
 )
 def test_employees_invalid_declaration_is_422_and_writes_nothing(client, employer, overrides, field, message):

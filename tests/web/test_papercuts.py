@@ -67,3 +67,16 @@ def test_hire_history_has_no_default_old_values(client):
     html = client.get(f"{BASE}/historique").get_data(as_text=True)
     assert "Nature du contrat :\n        CDD" in html or "Nature du contrat : CDD" in " ".join(html.split())
     assert "CDI → CDD" not in html
+
+
+def test_employee_list_sorts_names_without_case_or_accents(client):
+    from tests.factories import make_employee
+
+    company = make_company("00010")
+    for name in ("GUILLOU", "Guéguen", "de Kerros", "Dupont", "ÉLIÈS", "Eon"):
+        make_employee(company, birth_name=name, first_names="Anne")
+    login(client, make_member(company))
+    db.session.commit()
+    html = client.get(f"{BASE}/").get_data(as_text=True)
+    order = [html.find(f">{name} Anne<") for name in ("DE KERROS", "DUPONT", "ÉLIÈS", "EON", "GUÉGUEN", "GUILLOU")]
+    assert -1 not in order and order == sorted(order)

@@ -254,7 +254,8 @@ def cancel_departure(employee: Employee, actor, role: str | None) -> None:
 
 
 def find_probable_duplicates(company: Company, data: dict, *, exclude_id: int | None = None) -> list[Employee]:
-    """Employees of the company with the same NIR, or the same names and birth date."""
+    """Employees of the company, its sites or its sibling sites with the same NIR, or the same
+    names and birth date."""
     conditions = []
     if data.get("nir"):
         conditions.append(Employee.nir_hash == crypto.nir_hash(data["nir"]))
@@ -268,7 +269,10 @@ def find_probable_duplicates(company: Company, data: dict, *, exclude_id: int | 
         )
     if not conditions:
         return []
-    query = select(Employee).where(Employee.company_id.in_(scope_ids(company)), or_(*conditions))
+    # A site's declaration is checked against the whole member (its parent and sibling sites):
+    # the same person declared in two establishments is a duplicate too.
+    group = db.session.get(Company, company.parent_id) if company.is_site else company
+    query = select(Employee).where(Employee.company_id.in_(scope_ids(group)), or_(*conditions))
     if exclude_id is not None:
         query = query.where(Employee.id != exclude_id)
     return list(db.session.execute(query.order_by(Employee.id).limit(5)).scalars())

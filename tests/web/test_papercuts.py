@@ -80,3 +80,33 @@ def test_employee_list_sorts_names_without_case_or_accents(client):
     html = client.get(f"{BASE}/").get_data(as_text=True)
     order = [html.find(f">{name} Anne<") for name in ("DE KERROS", "DUPONT", "ÉLIÈS", "EON", "GUÉGUEN", "GUILLOU")]
     assert -1 not in order and order == sorted(order)
+
+
+def test_duplicate_in_a_sibling_site_is_warned(client):
+    from datetime import date
+
+    from tests.factories import make_employee
+
+    member = make_company("00010", name="Boulangerie Le Goff")
+    paimpol = make_company("00010-2", name="Boulangerie Le Goff", city="Paimpol", parent=member)
+    dinan = make_company("00010-5", name="Boulangerie Le Goff", city="Dinan", parent=member)
+    make_employee(dinan, birth_name="Le Bihan", first_names="Anne", birth_date=date(1995, 10, 3))
+    login(client, make_member(paimpol))
+    db.session.commit()
+    data = {
+        "csrf_token": csrf_token(client, "/entreprises/00010-2/salaries/nouveau"),
+        "birth_name": "LE BIHAN",
+        "first_names": "anne",
+        "sex": "F",
+        "birth_date": "1995-10-03",
+        "entry_date": "2026-01-05",
+        "contract_nature": "01",
+        "job_title": "Vendeuse",
+    }
+    response = client.post("/entreprises/00010-2/salaries/nouveau", data=data)
+    html = response.get_data(as_text=True)
+    assert "Ce salarié est peut-être déjà déclaré" in html
+    assert "(établissement 00010-5 - Boulangerie Le Goff (Dinan))" in html
+    assert '/entreprises/00010-2/salaries/1"' not in html  # no link into a site this user cannot open
+    data["confirm_duplicate"] = "y"
+    assert client.post("/entreprises/00010-2/salaries/nouveau", data=data).status_code == 303

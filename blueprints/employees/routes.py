@@ -387,21 +387,39 @@ def import_csv(company):
             form.file.errors = ["Le fichier dépasse 2 Mo."]
             status = 422
         else:
+            sites = reg.sites_of(company)
             check = staff_csv.check_file(
                 raw,
                 lambda formdata: EmployeeForm(formdata=formdata, meta={"csrf": False}),
                 lambda data: service.find_probable_duplicates(company, data),
+                {company.code: company.id, **{s.code: s.id for s in sites}},
+                set(scope_ids(company)),
             )
             if check.errors:
                 status = 422
             else:
                 for data in check.rows:
                     service.create_employee(company, data, current_user, _role(), kind="import")
+                changed = sum(
+                    bool(service.update_employee(employee, data, current_user, _role()))
+                    for employee, data in check.updates
+                )
                 from services import audit
 
-                audit.record("employee.imported", actor=current_user, company=company, ip=_ip(), count=len(check.rows))
+                audit.record(
+                    "employee.imported",
+                    actor=current_user,
+                    company=company,
+                    ip=_ip(),
+                    count=len(check.rows),
+                    updated=changed,
+                )
                 db.session.commit()
-                flash(f"{len(check.rows)} salarié(s) importé(s).", "success")
+                flash(
+                    f"{len(check.rows)} salarié(s) importé(s), {changed} mis à jour, "
+                    f"{len(check.updates) - changed} inchangé(s).",
+                    "success",
+                )
                 return hx_redirect(url_for("employees.index", code=company.code))
     elif form.is_submitted():
         status = 422

@@ -440,7 +440,7 @@ def test_employees_csv_export_streams_with_bom(client, employer, company):
     response = client.get(f"{BASE}/export.csv")
     assert response.is_streamed
     body = response.get_data().decode("utf-8")
-    assert body.startswith("\ufeffetablissement;nom_naissance")
+    assert body.startswith("\ufeffnom_naissance;nom_usage;prenoms;sexe;date_naissance;nir;")
     assert "'=HYPERLINK;;Zoé" in body and NIR not in body
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="salaries-00010-') and "HYPERLINK" not in disposition

@@ -110,3 +110,42 @@ def test_duplicate_in_a_sibling_site_is_warned(client):
     assert '/entreprises/00010-2/salaries/1"' not in html  # no link into a site this user cannot open
     data["confirm_duplicate"] = "y"
     assert client.post("/entreprises/00010-2/salaries/nouveau", data=data).status_code == 303
+
+
+def test_export_then_reimport_updates_instead_of_duplicate_errors(client):
+    from models import Employee
+    from tests.factories import make_employee
+
+    member = make_company("00010")
+    site = make_company("00010-2", parent=member, city="Paimpol")
+    make_employee(member, birth_name="DURAND", first_names="Louis", job_title="Technicien")
+    make_employee(site, birth_name="LE GOFF", first_names="Yann", job_title="Vendeur")
+    login(client, make_member(member))
+    db.session.commit()
+    exported = client.get(f"{BASE}/export.csv").get_data().decode("utf-8")
+    header = exported.splitlines()[0].lstrip("\ufeff").split(";")
+    assert header[:15] == HEADER.strip().split(";")  # the import's columns, in its order
+
+    def reimport(text):
+        token = csrf_token(client, f"{BASE}/import")
+        return client.post(
+            f"{BASE}/import",
+            data={"csrf_token": token, "file": (io.BytesIO(text.encode("utf-8")), "salaries.csv")},
+            content_type="multipart/form-data",
+        )
+
+    same = reimport(exported)
+    assert same.status_code == 303
+    assert "0 salarié(s) importé(s), 0 mis à jour, 2 inchangé(s)." in client.get(f"{BASE}/").get_data(as_text=True)
+    edited = exported.replace(";Vendeur;", ";Responsable de rayon;") + (
+        "KERMARREC;;Erwan;M;12/02/2006;;03/11/2026;02;oui;Apprenti;;;;non;non;00010-2;;;\r\n"
+    )
+    assert reimport(edited).status_code == 303
+    people = {e.birth_name: e for e in db.session.scalars(select(Employee))}
+    assert len(people) == 3 and people["LE GOFF"].job_title == "Responsable de rayon"
+    assert people["KERMARREC"].company_id == site.id and people["LE GOFF"].company_id == site.id
+    bad_site = reimport(exported.replace(";00010-2;", ";99999;"))
+    assert (
+        bad_site.status_code == 422
+        and "n&#39;est ni l&#39;entreprise ni l&#39;un de ses sites" in bad_site.get_data(as_text=True)
+    )

@@ -98,6 +98,14 @@ def _set_temp_secret(user: User, secret_hash: str, purpose: str, ttl: timedelta,
     user.temp_secret_purpose = purpose
 
 
+def _tell_company_users(user, company: Company, role: str) -> None:
+    """The company's existing users learn of an access opened with its code (issue 20, item 6),
+    as they do after "Ajouter une entreprise"."""
+    from services.companies import tell_existing_users
+
+    tell_existing_users(user, company, role)
+
+
 def create_account_or_link(company: Company, data: dict, as_accountant: bool, actor_ip: str | None) -> SignupResult:
     """Create the user with a temporary password and a membership on `company`, e-mailed per
     the seed; or, when the address already has an account, link the company to it and tell
@@ -115,11 +123,14 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
         membership = db.session.execute(
             select(Membership).where(Membership.user_id == user.id, Membership.company_id == company.id)
         ).scalar_one_or_none()
+        granted = membership is None or membership.revoked_at is not None
         if membership is None:
             db.session.add(Membership(user=user, company=company, role=role))
         elif membership.revoked_at is not None:
             membership.revoked_at, membership.role, membership.grants = None, role, 0
         db.session.flush()
+        if granted:
+            _tell_company_users(user, company, role)
         audit.record(
             "company.linked", actor=user, actor_label=email, company=company, target=user, ip=actor_ip, role=role
         )
@@ -148,6 +159,7 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
     db.session.add(Membership(user=user, company=company, role=role))
     db.session.flush()
     audit.record("account.created", actor=user, actor_label=email, company=company, target=user, ip=actor_ip, role=role)
+    _tell_company_users(user, company, role)
     queue_mail(
         user.email,
         f"Votre espace {current_app.config['SERVICE_SHORT_NAME']}",

@@ -13,7 +13,7 @@ from blueprints.scoping import company_view
 from extensions import db
 from models.companies import Company
 from services import companies as company_service
-from services.access import accessible_companies_query, get_company_for_user, membership_for
+from services.access import get_company_for_user
 from services.company_credentials import CompanyCredentialError, verify_company_credentials
 
 HOME = "companies.home"
@@ -80,21 +80,15 @@ def switcher_helpers():
 @bp.get("/espace")
 @login_required
 def space():
-    """Open the member space on the last company used; "Mes entreprises" for several."""
+    """Open the member space on the last company used; for one member (and its sites), its
+    home; "Mes entreprises" for several (services/landing.py)."""
+    from services.landing import OVERVIEW, landing
+
     if current_user.is_staff:
         abort(404)
-    company = None
-    if current_user.last_company_id:
-        company = db.session.get(Company, current_user.last_company_id)
-        if company is not None and membership_for(current_user, company) is None:
-            company = None
-    if company is None:
-        reachable = company_service.count_reachable(current_user)
-        if reachable > 1:
-            return hx_redirect(url_for("companies.overview"))
-        company = db.session.execute(
-            accessible_companies_query(current_user).order_by(Company.code).limit(1)
-        ).scalar_one_or_none()
+    company = landing(current_user)
+    if company == OVERVIEW:
+        return hx_redirect(url_for("companies.overview"))
     if company is None:
         return render_template("companies/no_company.html")
     return hx_redirect(url_for(HOME, code=company.code))

@@ -455,6 +455,14 @@ def test_espace_goes_to_overview_with_several_companies_and_no_last_one(client, 
     assert client.get("/espace").headers["Location"].endswith("/entreprises/00020/")
 
 
+def test_espace_one_member_with_sites_opens_the_member_home(client, member_group):
+    """Seed step 4, "CAS PARTICULIER": the member's home, its sites in the switcher."""
+    parent, _other, user = member_group
+    db.session.commit()
+    login(client, user)
+    assert client.get("/espace").headers["Location"].endswith(f"/entreprises/{parent.code}/")
+
+
 def test_espace_single_company_opens_it(client):
     user = make_member(make_company("00010"))
     db.session.commit()

@@ -3,6 +3,7 @@
 from models.audit import AuditEvent
 from models.billing import Declaration, Document, Invoice, InvoiceLine, InvoiceSequence, Payment, PendingFee, TariffYear
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
+from models.duerp import DuerpVersion
 from models.employees import Employee, EmployeeChange
 from models.outbox import OutboxMessage
 from models.planning import AppointmentRequest, CalendarFeed, Centre, Professional, Slot, Visit
@@ -23,6 +24,7 @@ __all__ = [
     "ContactMessage",
     "Declaration",
     "Document",
+    "DuerpVersion",
     "EmailChangeRequest",
     "Employee",
     "EmployeeChange",

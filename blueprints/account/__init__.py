@@ -18,7 +18,7 @@ register(
     )
 )
 
-from blueprints.account import routes  # noqa: E402,F401
+from blueprints.account import duerp, routes  # noqa: E402,F401
 
 
 @bp.app_template_filter("account_datetime")

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("service", __name__, url_prefix="/service")
 
-from blueprints.service import billing, member_import, operations, routes, slots, team, two_factor  # noqa: E402,F401
+from blueprints.service import billing, duerp, member_import, operations, routes, slots, team, two_factor  # noqa: E402,F401

@@ -1,0 +1,45 @@
+"""The staff side of Mon DUERP: the versions on a member's page, and their download."""
+
+from __future__ import annotations
+
+from flask import Response, abort, url_for
+from flask_login import current_user
+
+from blueprints.service import bp
+from blueprints.service.access import staff_required
+from extensions import db
+from services import duerp, staff
+from services.staff_dashboard import MemberSection, SectionRow, register_member_section
+
+
+@register_member_section
+def duerp_section(company) -> MemberSection:
+    """DUERP (L4121-3-1): every version the member uploaded, newest first."""
+    rows = [
+        SectionRow(
+            f"Version {v.version} – {v.filename}",
+            f"déposée le {v.created_at:%d/%m/%Y} par {v.uploaded_by_label}",
+            url_for("service.duerp_download", code=company.code, version_id=v.id),
+        )
+        for v in duerp.versions(company.id)
+    ]
+    return MemberSection("duerp", "Document unique (DUERP)", rows, empty_text="Aucun DUERP déposé.", order=60)
+
+
+@bp.get("/adherents/<code>/duerp/<int:version_id>")
+@staff_required()
+def duerp_download(code: str, version_id: int):
+    """Download a version of a member's DUERP (audited)."""
+    company = staff.get_company_or_404(code)
+    version = duerp.get_version_or_none(company.id, version_id)
+    if version is None:
+        abort(404)
+    duerp.record_download(version, current_user, company)
+    db.session.commit()
+    return Response(
+        version.content,
+        mimetype=version.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="duerp-{company.code}-v{version.version}.{version.kind}"'
+        },
+    )

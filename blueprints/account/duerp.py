@@ -58,12 +58,15 @@ def duerp_download(company, version_id):
     version = duerp.get_version_or_none(company.id, version_id)
     if version is None:
         abort(404)
+    return version_download(company, version)
+
+
+def version_download(company, version) -> Response:
+    """Audit, commit and send one version (the member's page and the staff's)."""
     duerp.record_download(version, current_user, company)
     db.session.commit()
     return Response(
         version.content,
         mimetype=version.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="duerp-{company.code}-v{version.version}.{version.kind}"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{duerp.attachment_name(company, version)}"'},
     )

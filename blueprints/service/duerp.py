@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, url_for
-from flask_login import current_user
+from flask import abort, url_for
 
+from blueprints.account.duerp import version_download
 from blueprints.service import bp
 from blueprints.service.access import staff_required
-from extensions import db
 from services import duerp, staff
 from services.staff_dashboard import MemberSection, SectionRow, register_member_section
 
@@ -34,12 +33,4 @@ def duerp_download(code: str, version_id: int):
     version = duerp.get_version_or_none(company.id, version_id)
     if version is None:
         abort(404)
-    duerp.record_download(version, current_user, company)
-    db.session.commit()
-    return Response(
-        version.content,
-        mimetype=version.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="duerp-{company.code}-v{version.version}.{version.kind}"'
-        },
-    )
+    return version_download(company, version)

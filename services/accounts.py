@@ -129,8 +129,6 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
         elif membership.revoked_at is not None:
             membership.revoked_at, membership.role, membership.grants = None, role, 0
         db.session.flush()
-        if granted:
-            _tell_company_users(user, company, role)
         audit.record(
             "company.linked", actor=user, actor_label=email, company=company, target=user, ip=actor_ip, role=role
         )
@@ -142,6 +140,8 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
             company=company,
             role_label="tiers déclarant" if as_accountant else "employeur",
         )
+        if granted:
+            _tell_company_users(user, company, role)  # after the user's own mail
         return SignupResult(user=user, created=False)
 
     user = User(
@@ -159,7 +159,6 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
     db.session.add(Membership(user=user, company=company, role=role))
     db.session.flush()
     audit.record("account.created", actor=user, actor_label=email, company=company, target=user, ip=actor_ip, role=role)
-    _tell_company_users(user, company, role)
     queue_mail(
         user.email,
         f"Votre espace {current_app.config['SERVICE_SHORT_NAME']}",
@@ -168,6 +167,7 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
         password=secret,
         hours=int(TEMP_PASSWORD_TTL.total_seconds() // 3600),
     )
+    _tell_company_users(user, company, role)  # after the new user's own mail
     return SignupResult(user=user, created=True)
 
 

@@ -15,6 +15,8 @@ class Rubrique:
     right: str | None  # from services.companies.access.RIGHTS; None: everyone with access
     order: int
     icon: str = ""
+    # What the description says to a role without the planning right (no promise of requests).
+    description_without_planning: str = ""
 
 
 _RUBRIQUES: dict[str, Rubrique] = {}
@@ -29,9 +31,16 @@ def rubriques() -> list[Rubrique]:
 
 
 def visible_rubriques(membership) -> list[Rubrique]:
+    from dataclasses import replace
+
     from services.companies.access import has_right
 
-    return [r for r in rubriques() if r.right is None or has_right(membership, r.right)]
+    visible = [r for r in rubriques() if r.right is None or has_right(membership, r.right)]
+    if has_right(membership, "planning"):
+        return visible
+    return [
+        replace(r, description=r.description_without_planning) if r.description_without_planning else r for r in visible
+    ]
 
 
 def safe_next_path(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ from models.billing import (
     TariffYear,
 )
 from models.companies import ROLE_ACCOUNTANT, ROLE_EMPLOYER, ROLES, Company, Membership
+from models.duerp import DuerpVersion
 from models.employees import Employee, EmployeeChange
 from models.integration import ApiIdempotencyKey, IntegrationClient, WebhookDelivery
 from models.outbox import OutboxMessage
@@ -44,6 +45,7 @@ __all__ = [
     "CreditApplication",
     "Declaration",
     "Document",
+    "DuerpVersion",
     "EmailChangeRequest",
     "Employee",
     "EmployeeChange",

@@ -200,8 +200,15 @@ class EmployeeChange(db.Model):
         "depart": "Déclaration de départ",
         "annulation_depart": "Annulation du départ",
         "import": "Import de la liste du personnel",
+        "embauche_dsn": "Embauche (import DSN)",
     }
+    HIRE_KINDS = ("embauche", "import", "embauche_dsn")
 
     @property
     def kind_label(self) -> str:
         return self.KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def is_hire(self) -> bool:
+        """A hire's history lists what was declared, with no "before" value."""
+        return self.kind in self.HIRE_KINDS

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from extensions import db
 from models.billing import Document, Invoice
 from models.companies import Company, Membership
+from models.duerp import DuerpVersion
 from models.employees import Employee
 from models.planning import AppointmentRequest, Slot, Visit
 from models.support import ContactMessage, Invitation
@@ -118,6 +119,12 @@ def invitation(company: Company, invitation_id: int) -> Invitation:
 def document(company: Company | _EveryCompany, document_id: int) -> Document:
     """A document (invoice PDF, attestation, ...) of this very company."""
     return _one(select(Document).where(Document.id == document_id), company, Document.company_id, sites=False)
+
+
+def duerp_version(company: Company, version_id: int) -> DuerpVersion:
+    """A version of this very company's document unique (Mon DUERP)."""
+    query = select(DuerpVersion).where(DuerpVersion.id == version_id)
+    return _one(query, company, DuerpVersion.company_id, sites=False)
 
 
 def invoice(company: Company | _EveryCompany, invoice_id: int) -> Invoice:

@@ -19,7 +19,7 @@ RUBRIQUES = (
     ),
 )
 
-from blueprints.account import routes  # noqa: E402,F401
+from blueprints.account import duerp, routes  # noqa: E402,F401
 
 
 @bp.app_template_filter("account_datetime")
@@ -42,3 +42,19 @@ def _role_label(value) -> str:
     from models.companies import ROLE_LABELS
 
     return ROLE_LABELS.get(value, value)
+
+
+@bp.app_template_filter("fr_of")
+def _of(name) -> str:
+    """ "le compte {{ name|fr_of }}": "de Breizh Paie" or "d'AIST22"."""
+    from services.core.french import of
+
+    return of(str(name))
+
+
+@bp.app_template_filter("fr_as_role")
+def _as_role(role_label) -> str:
+    """ "{{ role_label|fr_as_role }}": "en tant qu'employeur", "en tant que tiers déclarant"."""
+    from services.core.french import as_role
+
+    return as_role(str(role_label))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from blueprints.account import bp
@@ -302,11 +302,32 @@ def change_role(company, membership_id):
     return hx_redirect(url_for("account.users", code=company.code))
 
 
-@bp.post("/entreprises/<code>/utilisateurs/<int:membership_id>/retirer")
+@bp.route("/entreprises/<code>/utilisateurs/<int:membership_id>/retirer", methods=["GET", "POST"])
 @company_view(right="users")
 def revoke(company, membership_id):
-    """Remove a person's access (effective at their next click)."""
+    """Remove a person's access (effective at their next click); GET asks for confirmation."""
     membership = scope.membership(company, membership_id)
+    if request.method == "GET":
+        from blueprints.confirm import confirmation
+
+        own = membership.user_id == current_user.id
+        name = membership.user.full_name
+        return confirmation(
+            company,
+            title="Retirer un accès",
+            question="Retirer votre propre accès ?" if own else f"Retirer l'accès de {name} ?",
+            details=[f"{name} ({membership.user.email}), {membership.role_label}"],
+            warning=(
+                "Vous ne pourrez plus ouvrir cette entreprise sans ses identifiants."
+                if own
+                else f"{name} ne pourra plus ouvrir cette entreprise dès son prochain clic."
+            ),
+            action=url_for("account.revoke", code=company.code, membership_id=membership.id),
+            confirm_label="Oui, retirer l'accès",
+            back_url=url_for("account.users", code=company.code),
+            back_label="Non, garder l'accès",
+            confirm_id=f"retirer-{membership.id}",
+        )
     try:
         account_service.revoke_membership(company, membership, current_user, ip=client_ip())
     except account_service.AccountError as exc:

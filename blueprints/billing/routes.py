@@ -377,6 +377,11 @@ def documents(company):
         "badges": STATUS_BADGES,
         "payment_methods": PAYMENT_METHODS,
         "doc_kinds": DOC_KINDS,
+        # Without the "documents" right the list is empty (the fragment still renders).
+        "docs": [],
+        "filters": {},
+        "page_number": 1,
+        "has_next": False,
     }
     if show_documents:
         form, filters, any_document = _document_filters(company, request.args)

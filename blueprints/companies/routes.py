@@ -15,7 +15,7 @@ from extensions import db
 from models.companies import Company
 from services.auth.company_credentials import CompanyCredentialError, verify_company_credentials
 from services.companies import switcher as company_service
-from services.companies.access import first_accessible_company, get_company_for_user, membership_for
+from services.companies.access import get_company_for_user
 
 HOME = "companies.home"
 # Pages of the switcher itself: switching from them goes to the page the user came from.
@@ -81,19 +81,15 @@ def switcher_helpers():
 @bp.get("/espace")
 @login_required
 def space():
-    """Open the member space on the last company used; "Mes entreprises" for several."""
+    """Open the member space on the last company used; for one member (and its sites), its
+    home; "Mes entreprises" for several (services/companies/landing.py)."""
+    from services.companies.landing import OVERVIEW, landing
+
     if current_user.is_staff:
         abort(404)
-    company = None
-    if current_user.last_company_id:
-        company = db.session.get(Company, current_user.last_company_id)
-        if company is not None and membership_for(current_user, company) is None:
-            company = None
-    if company is None:
-        reachable = company_service.count_reachable(current_user)
-        if reachable > 1:
-            return hx_redirect(url_for("companies.overview"))
-        company = first_accessible_company(current_user)
+    company = landing(current_user)
+    if company == OVERVIEW:
+        return hx_redirect(url_for("companies.overview"))
     if company is None:
         return render_template("companies/no_company.html")
     return hx_redirect(url_for(HOME, code=company.code))
@@ -102,8 +98,15 @@ def space():
 @bp.get("/entreprises/<code>/")
 @company_view()
 def home(company):
-    """The member space home: the rubriques the role allows."""
-    return render_template("companies/home.html", company=company)
+    """The member space home: "À faire" (what to do next, with counts and links), then the
+    rubriques the role allows."""
+    from models.base import utcnow
+    from services.companies import todo
+    from services.planning.common import to_paris
+
+    now = utcnow()
+    items = todo.company_todo(company, g.membership, to_paris(now).date(), now)
+    return render_template("companies/home.html", company=company, todo_items=items)
 
 
 @bp.get("/entreprises/<code>/changer")

@@ -17,10 +17,14 @@ RUBRIQUES = (
             "salarié, accéder à l'historique de vos dernières déclarations et dernières visites de vos salariés, "
             "effectuer vos demandes de rendez-vous, etc."
         ),
+        description_without_planning=(
+            "Consulter et modifier les informations de vos salariés, gérer les départs, déclarer un nouveau "
+            "salarié, importer la DSN du mois, accéder à l'historique de vos dernières déclarations."
+        ),
         right="employees",
         order=30,
         icon="👥",
     ),
 )
 
-from blueprints.employees import routes  # noqa: E402,F401
+from blueprints.employees import dsn_routes, routes  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Forms of "Mes salariés": declaration and change of an employee, departure, CSV import."""
+"""Forms of "Mes salariés": declaration and change of an employee, departure, CSV and DSN import."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -43,8 +43,23 @@ def _required(message):
     return [DataRequired(message=message)]
 
 
+class FrenchMessages:
+    """WTForms' own messages ("Not a valid choice.") in French, from the catalog WTForms ships:
+    the CSV import shows them per line. (Flask-Babel is not installed, so Flask-WTF's i18n is off.)"""
+
+    locales = ("fr_FR", "fr")
+
+    def get_translations(self, form):
+        from wtforms.i18n import get_translations
+
+        return get_translations(self.locales)
+
+
 class EmployeeForm(PortailForm):
     """Déclarer un nouveau salarié / modifier ses informations."""
+
+    class Meta(FrenchMessages):
+        pass
 
     company_id = SelectField("Établissement", coerce=int, validators=[Optional()], validate_choice=False)
     birth_name = StringField(
@@ -205,3 +220,22 @@ class ImportForm(PortailForm):
     """Importer une liste du personnel (CSV)."""
 
     file = FileField("Fichier CSV de la liste du personnel")
+
+
+class DsnUploadForm(PortailForm):
+    """Importer une DSN (the file is read, checked and forgotten)."""
+
+    file = FileField("Fichier DSN du mois")
+
+
+class DsnApplyForm(PortailForm):
+    """Appliquer les lignes cochées de la DSN vérifiée (the checked data travels sealed)."""
+
+    # The sealed reconciliation of a whole DSN (tens of KB for a large company): its own length
+    # limit, or the input guard (blueprints/base_form.py) would cut it to a line's 255 characters.
+    payload = HiddenField(
+        validators=[
+            InputRequired(message="La vérification du fichier a expiré : envoyez-le à nouveau."),
+            Length(max=6 * 1024 * 1024),
+        ]
+    )

@@ -178,6 +178,18 @@ def row_edit(company, employee_id):
 # --------------------------------------------------------------------------- employee page
 
 
+def _can_book(employee, follow_up) -> bool:
+    """ "Prendre rendez-vous": a visit is due, none is planned, and the role may use the planning."""
+    from models.base import utcnow
+    from models.planning import ACTIVE_VISIT_STATUSES
+    from services.companies.access import has_right
+
+    if not has_right(g.get("membership"), "planning") or not employee.is_present or follow_up.due.due is None:
+        return False
+    now = utcnow()
+    return not any(v.status in ACTIVE_VISIT_STATUSES and v.starts_at and v.starts_at >= now for v in follow_up.visits)
+
+
 def _employee_context(company, employee, **extra):
     visits = reg.visits_by_employee([employee.id])
     follow_up = reg.follow_up_of(employee, visits.get(employee.id), clock.today())
@@ -189,6 +201,7 @@ def _employee_context(company, employee, **extra):
         company,
         employee=employee,
         follow_up=follow_up,
+        can_book=_can_book(employee, follow_up),
         reasons=reasons,
         explanation=explanation,
         changes=changes,
@@ -283,13 +296,18 @@ def departure(company, employee_id):
     status = 200
     if employee.exit_date is not None and request.method == "GET":
         return hx_redirect(url_for("employees.detail", code=company.code, employee_id=employee.id))
+    confirming = False
     if form.validate_on_submit():
         try:
-            service.declare_departure(employee, form.exit_date.data, form.exit_reason.data, current_user, _role())
+            if request.form.get("confirme") == "oui":
+                service.declare_departure(employee, form.exit_date.data, form.exit_reason.data, current_user, _role())
+            else:  # a confirmation step first, once the answers are valid
+                service.check_departure(employee, form.exit_date.data, form.exit_reason.data)
+                confirming = True
         except EmployeeError as exc:
             form[exc.field or "exit_date"].errors = [str(exc)]
             status = 422
-        else:
+        if not confirming and status == 200:
             db.session.commit()
             flash(f"Le départ de {employee.display_name} est déclaré.", "success")
             return hx_redirect(url_for("employees.detail", code=company.code, employee_id=employee.id))
@@ -299,7 +317,7 @@ def departure(company, employee_id):
         "employees/departure.html",
         "employees/_departure_form.html",
         status=status,
-        **_context(company, form=form, employee=employee),
+        **_context(company, form=form, employee=employee, confirming=confirming),
     )
 
 
@@ -383,21 +401,39 @@ def import_csv(company):
             form.file.errors = ["Le fichier dépasse 2 Mo."]
             status = 422
         else:
+            sites = reg.sites_of(company)
             check = staff_csv.check_file(
                 raw,
                 lambda formdata: EmployeeForm(formdata=formdata, meta={"csrf": False}),
                 lambda data: service.find_probable_duplicates(company, data),
+                {company.code: company.id, **{s.code: s.id for s in sites}},
+                set(scope.company_ids(company)),
             )
             if check.errors:
                 status = 422
             else:
                 for data in check.rows:
                     service.create_employee(company, data, current_user, _role(), kind="import")
+                changed = sum(
+                    bool(service.update_employee(employee, data, current_user, _role()))
+                    for employee, data in check.updates
+                )
                 from services.core import audit
 
-                audit.record("employee.imported", actor=current_user, company=company, ip=_ip(), count=len(check.rows))
+                audit.record(
+                    "employee.imported",
+                    actor=current_user,
+                    company=company,
+                    ip=_ip(),
+                    count=len(check.rows),
+                    updated=changed,
+                )
                 db.session.commit()
-                flash(f"{len(check.rows)} salarié(s) importé(s).", "success")
+                flash(
+                    f"{len(check.rows)} salarié(s) importé(s), {changed} mis à jour, "
+                    f"{len(check.updates) - changed} inchangé(s).",
+                    "success",
+                )
                 return hx_redirect(url_for("employees.index", code=company.code))
     elif form.is_submitted():
         status = 422

@@ -232,6 +232,7 @@ def _slots_context(company, *, form=None, slot=None, message=None):
     slots = slots[:SLOTS_PAGE_SIZE]
     week = common.iso_week(monday)
     ctx = _common(company)
+    ctx.update(_booking_for(company))
     ctx.update(
         slots=slots,
         days=_group_slots(slots),
@@ -251,6 +252,19 @@ def _slots_context(company, *, form=None, slot=None, message=None):
         more_only=after is not None and wants_fragment(),
     )
     return ctx
+
+
+def _booking_for(company) -> dict:
+    """ "Prendre rendez-vous" from an employee's page: `?salarie=<id>` follows the slot links and
+    pre-selects the employee on the booking form (no list of every employee to scroll)."""
+    employee_id = _int_arg("salarie")
+    employee = None
+    if employee_id:
+        try:
+            employee = scope.employee(company, employee_id)
+        except scope.NotFound:  # another company's id: ignored, the form asks as usual
+            employee = None
+    return {"for_employee": employee, "for_employee_id": employee.id if employee else None}
 
 
 def _group_slots(slots):
@@ -309,8 +323,15 @@ def book(company, slot_id: int):
         return render_error(404)
     form, suggestions = _book_form(company)
     ctx = _common(company)
-    ctx.update(slot=slot, form=form, slot_visit_types=follow_up_law.visit_types_for(slot.professional.kind))
+    ctx.update(
+        slot=slot,
+        form=form,
+        slot_visit_types=follow_up_law.visit_types_for(slot.professional.kind),
+        **_booking_for(company),
+    )
     if request.method == "GET":
+        if ctx["for_employee_id"] in suggestions:
+            form.employee_id.data = ctx["for_employee_id"]
         return render("planning/book.html", "planning/_book.html", **ctx)
     if not form.validate_on_submit():
         return render("planning/book.html", "planning/_book.html", status=422, **ctx)
@@ -378,11 +399,13 @@ def another_date(company, visit_id: int):
     return render("planning/another_date.html", "planning/_another_date.html", **ctx)
 
 
-@bp.post(f"{PREFIX}/visites/<int:visit_id>/annuler")
+@bp.route(f"{PREFIX}/visites/<int:visit_id>/annuler", methods=["GET", "POST"])
 @company_view(right="planning")
 def cancel(company, visit_id: int):
     """Cancel a visit, until the notice period."""
     visit = scope.visit(company, visit_id)
+    if request.method == "GET":
+        return _confirm_cancel(company, visit)
     try:
         booking.cancel_visit(company, visit, current_user, utcnow(), _notice_hours())
     except common.PlanningError as exc:
@@ -391,6 +414,30 @@ def cancel(company, visit_id: int):
     db.session.commit()
     flash("Le rendez-vous est annulé.", "success")
     return hx_redirect(url_for("planning.index", code=company.code))
+
+
+def _confirm_cancel(company, visit):
+    from blueprints.confirm import confirmation
+    from services.core.french import long_date
+
+    if not booking.can_change(visit, utcnow(), _notice_hours()):
+        return render_error(
+            409, f"Moins de {_notice_hours()} heures avant la visite : prévenez le service par téléphone."
+        )
+    local = common.to_paris(visit.starts_at)
+    when = f"{long_date(local, weekday=True)} à {local:%H:%M}"
+    return confirmation(
+        company,
+        title="Annuler le rendez-vous",
+        question=f"Annuler le rendez-vous de {visit.employee.display_name} ?",
+        details=[f"{VISIT_TYPES.get(visit.visit_type, visit.visit_type)}, le {when}"],
+        warning="Le créneau sera rendu au service ; pour une autre date, choisissez plutôt « Déplacer ».",
+        action=url_for("planning.cancel", code=company.code, visit_id=visit.id),
+        confirm_label="Oui, annuler le rendez-vous",
+        back_url=url_for("planning.index", code=company.code),
+        back_label="Non, garder le rendez-vous",
+        confirm_id=f"annuler-{visit.id}",
+    )
 
 
 @bp.route(f"{PREFIX}/visites/<int:visit_id>/deplacer", methods=["GET", "POST"])

@@ -4,11 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("service", __name__, url_prefix="/service")
 
-from blueprints.service import (  # noqa: E402,F401
+from blueprints.service import (  # noqa: E402,F401  # noqa: E402,F401
     bank,
     billing,
     bulk_letters,
     convocations,
+    duerp,
     exports,
     integrations,
     ledger,

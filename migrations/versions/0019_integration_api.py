@@ -1,7 +1,7 @@
 """Integration API: clients (hashed tokens, scopes), idempotent answers, webhook deliveries.
 
 Revision ID: 0019_integration_api
-Revises: 0017_next_due
+Revises: 0018_duerp
 Create Date: 2026-12-04 15:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0019_integration_api'
-down_revision = '0017_next_due'
+down_revision = '0018_duerp'
 branch_labels = None
 depends_on = None
 

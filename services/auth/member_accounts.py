@@ -85,6 +85,14 @@ def _set_temp_secret(user: User, secret_hash: str, purpose: str, ttl: timedelta,
     user.temp_secret_purpose = purpose
 
 
+def _tell_company_users(user, company: Company, role: str) -> None:
+    """The company's existing users learn of an access opened with its code (issue 20, item 6),
+    as they do after "Ajouter une entreprise"."""
+    from services.companies.switcher import tell_existing_users
+
+    tell_existing_users(user, company, role)
+
+
 def create_account_or_link(company: Company, data: dict, as_accountant: bool, actor_ip: str | None) -> SignupResult:
     """Create the user with a temporary password and a membership on `company`, e-mailed per
     the seed; or, when the address already has an account, link the company to it and tell
@@ -102,6 +110,7 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
         membership = db.session.execute(
             select(Membership).where(Membership.user_id == user.id, Membership.company_id == company.id)
         ).scalar_one_or_none()
+        granted = membership is None or membership.revoked_at is not None
         if membership is None:
             db.session.add(Membership(user=user, company=company, role=role))
         elif membership.revoked_at is not None:
@@ -118,6 +127,8 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
             company=company,
             role_label="tiers déclarant" if as_accountant else "employeur",
         )
+        if granted:
+            _tell_company_users(user, company, role)  # after the user's own mail
         return SignupResult(user=user, created=False)
 
     user = User(
@@ -143,6 +154,7 @@ def create_account_or_link(company: Company, data: dict, as_accountant: bool, ac
         password=secret,
         hours=int(TEMP_PASSWORD_TTL.total_seconds() // 3600),
     )
+    _tell_company_users(user, company, role)  # after the new user's own mail
     return SignupResult(user=user, created=True)
 
 

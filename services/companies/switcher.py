@@ -382,11 +382,11 @@ def link_company(
         outcome = LINK_CREATED
     db.session.flush()
     audit.record("company.linked", actor=user, company=company, target=membership, ip=ip, role=role, outcome=outcome)
-    _tell_existing_users(user, company, role)
+    tell_existing_users(user, company, role)
     return membership, outcome
 
 
-def _tell_existing_users(new_user: User, company: Company, role: str) -> None:
+def tell_existing_users(new_user: User, company: Company, role: str) -> None:
     """One e-mail per user who already had access (to the company or its member)."""
     ids = [company.id] + ([company.parent_id] if company.parent_id else [])
     recipients = db.session.execute(

@@ -128,6 +128,19 @@ def decrypt_nir(token: str) -> str:
         raise NirKeyMissing("This NIR was encrypted with a key that is no longer configured.") from None
 
 
+def seal(data: bytes) -> str:
+    """Encrypt and sign `data` (e.g. a DSN checked but not yet applied, carried by the form)."""
+    return _fernet().encrypt(data).decode()
+
+
+def unseal(token: str, max_age_seconds: int) -> bytes | None:
+    """The data `seal` produced, or None when forged, from another key or older than the limit."""
+    try:
+        return _fernet().decrypt(token.encode(), ttl=max_age_seconds)
+    except (InvalidToken, ValueError):
+        return None
+
+
 def nir_hash(nir: str) -> str:
     """HMAC-SHA256 of the compact NIR (64 hex characters), for duplicate detection."""
     return hmac.new(_hash_key(), normalize_nir(nir).encode(), hashlib.sha256).hexdigest()

@@ -24,7 +24,8 @@ MONTHS = tuple(get_month_names("wide", locale=LOCALE)[m] for m in range(1, 13)) 
 
 
 def long_date(day: date, *, weekday: bool = False) -> str:
-    """ "4 janvier 2027", or with `weekday` "lundi 4 janvier 2027" (a date or a local datetime)."""
+    """ "4 janvier 2027", or with `weekday` "lundi 4 janvier 2027" (a date or a local datetime);
+    the first of the month is "1er": "mardi 1er décembre 2026"."""
     return _long_date(day if type(day) is date else date(day.year, day.month, day.day), weekday)
 
 
@@ -60,4 +61,26 @@ def _eur(amount: Decimal) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _long_date(day: date, weekday: bool) -> str:
-    return format_date(day, "EEEE d MMMM y" if weekday else "d MMMM y", locale=LOCALE)
+    text = format_date(day, "EEEE d MMMM y" if weekday else "d MMMM y", locale=LOCALE)
+    if day.day == 1:  # French writes the first of the month "1er" (Babel writes "1")
+        text = text.replace(" 1 ", " 1er ", 1) if weekday else "1er" + text[1:]
+    return text
+
+
+# Words before which "de" and "que" elide (the silent h is left out: "de Hénaff").
+_ELIDING = tuple("aeiouyàâäéèêëîïôöùûüœæ")
+
+
+def _elides(word: str) -> bool:
+    return word[:1].lower() in _ELIDING
+
+
+def of(name: str) -> str:
+    """ "de Breizh Paie", "d'AIST22", "d'Entreprise Le Goff"."""
+    return f"d'{name}" if _elides(name) else f"de {name}"
+
+
+def as_role(role_label: str) -> str:
+    """ "en tant qu'employeur", "en tant que tiers déclarant" (the label in lower case)."""
+    label = role_label.lower()
+    return f"en tant qu'{label}" if _elides(label) else f"en tant que {label}"

@@ -247,9 +247,11 @@ def filtered_query(company: Company, sites: list[Site], params: ListParams, day:
 
 
 def name_order():
-    """Birth name, first names, id: the order of the index `ix_employees_company_name`, so a
-    page of one company is read in order and stops at LIMIT (no sort of the whole company)."""
-    return (Employee.birth_name, Employee.first_names, Employee.id)
+    """By name whatever the case and accents (GUÉGUEN before GUILLOU, "de Kerros" among the D):
+    the folded `search_text` ("birth name, usage name, first names, job"), then id. It is the
+    last column of the covering index `ix_employees_company_name`, so the page is still read
+    from the index alone, with a sort of the company's matching entries (docs/PERFORMANCE.md)."""
+    return (Employee.search_text, Employee.id)
 
 
 @dataclass

@@ -154,6 +154,15 @@ def create_employee(company: Company, data: dict, actor, role: str | None, *, ki
     db.session.add(employee)
     changes = _apply(employee, {**data, "company_id": target_id})
     changes.pop("company_id", None)
+    # A hire has no "before": record what was declared, defaults included ("CDI", not "CDI → CDD").
+    declared = {}
+    for name in (*DECLARED_FIELDS, "category"):
+        value = getattr(employee, name)
+        if value not in (None, "", [], False):
+            declared[name] = [None, _plain(value)]
+    if "nir" in changes:
+        declared["nir"] = [None, NIR_CHANGED]
+    changes = declared
     db.session.flush()
     _record_change(employee, kind, changes, actor, role)
     audit.record(
@@ -189,13 +198,18 @@ def update_employee(employee: Employee, data: dict, actor, role: str | None) -> 
     return changes
 
 
-def declare_departure(employee: Employee, exit_date: date, reason: str, actor, role: str | None) -> None:
+def check_departure(employee: Employee, exit_date: date, reason: str) -> None:
+    """Raise EmployeeError when this departure cannot be declared (checked before confirming)."""
     if reason not in EXIT_REASONS:
         raise EmployeeError("Choisissez un motif de sortie dans la liste.", "exit_reason")
     if exit_date < employee.entry_date:
         raise EmployeeError("La date de sortie ne peut pas précéder la date d'entrée.", "exit_date")
     if employee.exit_date is not None:
         raise EmployeeError("Un départ est déjà déclaré pour ce salarié.", "exit_date")
+
+
+def declare_departure(employee: Employee, exit_date: date, reason: str, actor, role: str | None) -> None:
+    check_departure(employee, exit_date, reason)
     changes = {"exit_date": [None, exit_date.isoformat()], "exit_reason": [None, reason]}
     employee.exit_date, employee.exit_reason = exit_date, reason
     db.session.flush()
@@ -226,7 +240,8 @@ def cancel_departure(employee: Employee, actor, role: str | None) -> None:
 
 
 def find_probable_duplicates(company: Company, data: dict, *, exclude_id: int | None = None) -> list[Employee]:
-    """Employees of the company with the same NIR, or the same names and birth date."""
+    """Employees of the company, its sites or its sibling sites with the same NIR, or the same
+    names and birth date."""
     conditions = []
     if data.get("nir"):
         conditions.append(Employee.nir_hash == crypto.nir_hash(data["nir"]))
@@ -240,7 +255,10 @@ def find_probable_duplicates(company: Company, data: dict, *, exclude_id: int | 
         )
     if not conditions:
         return []
-    query = select(Employee).where(Employee.company_id.in_(scope.company_ids(company)), or_(*conditions))
+    # A site's declaration is checked against the whole member (its parent and sibling sites):
+    # the same person declared in two establishments is a duplicate too.
+    group = db.session.get(Company, company.parent_id) if company.is_site else company
+    query = select(Employee).where(Employee.company_id.in_(scope.company_ids(group)), or_(*conditions))
     if exclude_id is not None:
         query = query.where(Employee.id != exclude_id)
     return list(db.session.execute(query.order_by(Employee.id).limit(5)).scalars())

@@ -66,7 +66,8 @@ def template_csv() -> str:
 
 @dataclass
 class ImportCheck:
-    rows: list[dict] = field(default_factory=list)  # data for the service, one per valid line
+    rows: list[dict] = field(default_factory=list)  # data for the service, one per new employee
+    updates: list[tuple] = field(default_factory=list)  # (employee already declared, data)
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, French message)
 
 
@@ -87,8 +88,14 @@ def _iso(value: str) -> str:
     return value.strip()
 
 
-def check_file(raw: bytes, form_factory, duplicate_finder) -> ImportCheck:
-    """Check every line with the declaration form; nothing is written here."""
+def check_file(
+    raw: bytes, form_factory, duplicate_finder, site_ids: dict[str, int] | None = None, scope: set[int] | None = None
+) -> ImportCheck:
+    """Check every line with the declaration form; nothing is written here. A line of an
+    employee already declared (same NIR, or names and birth date: one match) updates that
+    employee, so an exported file can be corrected and imported again. `site_ids` maps the
+    optional "etablissement" column (a code) to the company or site the line goes to; `scope`:
+    the companies whose employees the import may update (not a sibling site's)."""
     result = ImportCheck()
     if b"\x00" in raw:
         result.errors.append((0, "Le fichier n'est pas un fichier texte CSV."))
@@ -148,43 +155,48 @@ def check_file(raw: bytes, form_factory, duplicate_finder) -> ImportCheck:
                     result.errors.append((number, f"{label} : {errors[0]}"))
                 continue
             data = form.data_for_service()
+            site = (record.get("etablissement") or "").strip()
+            if site and site_ids is not None:
+                if site not in site_ids:
+                    result.errors.append(
+                        (number, f"Établissement : « {site[:20]} » n'est ni l'entreprise ni l'un de ses sites.")
+                    )
+                    continue
+                data["company_id"] = site_ids[site]
             key = (data["birth_name"].lower(), data["first_names"].lower(), data["birth_date"])
             if key in seen:
                 result.errors.append((number, f"Ce salarié figure déjà ligne {seen[key]}."))
                 continue
             seen[key] = number
-            if duplicate_finder(data):
+            found = duplicate_finder(data)
+            if len(found) > 1:
                 result.errors.append(
-                    (number, "Ce salarié est déjà déclaré (même NIR, ou mêmes nom, prénom et date de naissance).")
+                    (
+                        number,
+                        "Plusieurs salariés déclarés correspondent à cette ligne (même NIR, ou mêmes nom, "
+                        "prénom et date de naissance) : corrigez-la depuis la fiche du salarié.",
+                    )
                 )
                 continue
-            result.rows.append(data)
+            if found and scope is not None and found[0].company_id not in scope:
+                result.errors.append(
+                    (number, "Ce salarié est déjà déclaré dans un autre établissement de l'entreprise.")
+                )
+                continue
+            if found:
+                result.updates.append((found[0], data))
+            else:
+                result.rows.append(data)
     except csv.Error:
         result.errors.append((0, "Le fichier CSV est mal formé."))
-    if not result.rows and not result.errors:
+    if not result.rows and not result.updates and not result.errors:
         result.errors.append((0, "Le fichier ne contient aucun salarié."))
     return result
 
 
-EXPORT_HEADER = [
-    "etablissement",
-    "nom_naissance",
-    "nom_usage",
-    "prenoms",
-    "sexe",
-    "date_naissance",
-    "date_entree",
-    "nature_contrat",
-    "apprenti",
-    "poste",
-    "pcs_ese",
-    "categorie",
-    "risques",
-    "travail_nuit",
-    "rqth",
-    "date_sortie",
-    "motif_sortie",
-]
+# The import's columns in the same order (the NIR left empty: never exported), then what the
+# import reads too (etablissement) or ignores (categorie, computed; sortie, declared apart).
+EXPORT_HEADER = [*HEADER, "etablissement", "categorie", "date_sortie", "motif_sortie"]
 
 
 def _line(values) -> str:
@@ -206,28 +218,30 @@ def export_lines(company_ids: list[int]):
         select(Employee, Company.code)
         .join(Company, Company.id == Employee.company_id)
         .where(Employee.company_id.in_(company_ids))
-        .order_by(Employee.birth_name, Employee.first_names, Employee.id)
+        .order_by(Employee.search_text, Employee.id)  # as the list (queries.name_order)
         .execution_options(yield_per=500)
     )
     yes = {True: "oui", False: "non", None: "non"}
     for employee, code in db.session.execute(query).tuples():
         yield _line(
             [
-                code,
                 _safe(employee.birth_name),
                 _safe(employee.usage_name),
                 _safe(employee.first_names),
                 employee.sex,
                 f"{employee.birth_date:%d/%m/%Y}",
+                "",  # nir: never exported
                 f"{employee.entry_date:%d/%m/%Y}",
                 employee.contract_nature,
                 yes[employee.apprentice],
                 _safe(employee.job_title),
                 employee.pcs_ese or "",
-                employee.category,
                 "|".join(employee.risks or []),
+                _safe(employee.other_risk_justification),
                 yes[employee.night_work],
                 yes[employee.rqth],
+                code,
+                employee.category,
                 f"{employee.exit_date:%d/%m/%Y}" if employee.exit_date else "",
                 EXIT_REASONS.get(employee.exit_reason or "", employee.exit_reason or ""),
             ]

@@ -409,6 +409,6 @@ def open_hire_request(employee: Employee, actor) -> AppointmentRequest | None:
     db.session.add(request)
     db.session.flush()
     company = db.session.get(Company, employee.company_id)
-    audit.record("reading.request_created", actor=actor, company=company, target=request, reason=HIRE_REASON)
+    audit.record("planning.request_created", actor=actor, company=company, target=request, reason=HIRE_REASON)
     appointment_requests.queue_service_request_mail(company, request, employee)
     return request

@@ -105,7 +105,9 @@ def test_account_revoked_accountant_gets_404_at_next_click(browser, page, page_n
         other.goto("/entreprises/00010/")
         other.get_by_role("heading", name="Bienvenue dans votre espace privé et sécurisé").wait_for()
         pg.goto("/entreprises/00010/utilisateurs")
-        pg.get_by_role("button", name="Retirer l'accès de Cabinet Compta").click()
+        pg.get_by_role("link", name="Retirer l'accès de Cabinet Compta").click()
+        pg.get_by_text("Retirer l'accès de Cabinet Compta ?").wait_for()
+        pg.get_by_role("button", name="Oui, retirer l'accès").click()
         pg.get_by_text("L'accès a été retiré.").wait_for()
         response = None
         with other.expect_navigation() as nav:
@@ -119,7 +121,8 @@ def test_account_revoked_accountant_gets_404_at_next_click(browser, page, page_n
 def test_account_last_employer_cannot_leave(page, live_server):
     _employer(live_server, page)
     page.goto("/entreprises/00010/utilisateurs")
-    page.get_by_role("button", name="Retirer l'accès de Yann Morvan").click()
+    page.get_by_role("link", name="Retirer l'accès de Yann Morvan").click()
+    page.get_by_role("button", name="Oui, retirer l'accès").click()
     page.get_by_text("L'entreprise doit toujours avoir au moins un employeur").wait_for()
 
 

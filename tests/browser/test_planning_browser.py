@@ -118,7 +118,11 @@ def test_planning_journey(request, live_server, fixture):
     db.session.rollback()
     visit = db.session.execute(select(Visit)).scalar_one()
     assert visit.starts_at == (first + timedelta(days=1, hours=1)).astimezone(UTC)
-    page.get_by_role("button", name=re.compile("^Annuler")).first.click()
+    page.get_by_role("link", name=re.compile("^Annuler le rendez-vous de")).first.click()
+    # A confirmation first (in place with htmx, a page without JavaScript).
+    page.get_by_text(re.compile(r"^Annuler le rendez-vous de .* \?$")).wait_for()
+    checks(page, context="cancel confirmation")
+    page.get_by_role("button", name="Oui, annuler le rendez-vous").click()
     page.get_by_text("Le rendez-vous est annulé.").wait_for()
     db.session.rollback()
     assert db.session.execute(select(Visit.status)).scalar_one() == "annulee"

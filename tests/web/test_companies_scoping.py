@@ -118,6 +118,7 @@ def _objects_of(company, *, user):
 
     from models.base import utcnow
     from models.billing import Document
+    from models.duerp import DuerpVersion
     from models.support import Invitation
     from tests.factories import make_employee, make_slot, make_user, make_visit
 
@@ -139,7 +140,18 @@ def _objects_of(company, *, user):
         content=b"%PDF-1.4",
         filename="attestation.pdf",
     )
-    db.session.add_all([invitation, document])
+    duerp = DuerpVersion(
+        company_id=company.id,
+        version=1,
+        filename="duerp.pdf",
+        kind="pdf",
+        content_type="application/pdf",
+        size=8,
+        sha256="0" * 64,
+        content=b"%PDF-1.4",
+        uploaded_by_label="Employeur",
+    )
+    db.session.add_all([invitation, document, duerp])
     db.session.flush()
     return {
         "employee_id": employee.id,
@@ -148,6 +160,7 @@ def _objects_of(company, *, user):
         "membership_id": make_membership(other_user, company).id,
         "invitation_id": invitation.id,
         "document_id": document.id,
+        "version_id": duerp.id,
         "action": "revoquer",  # service.member_user_action: a real action, on a membership of `company`
     }
 

@@ -86,7 +86,7 @@ def test_employees_declare_then_read(client, employer):
         ({"category": "SI", "night_work": "y"}, "category", "contredit"),
         ({"category": "SIR"}, "category", "contredit"),
         ({"sex": ""}, "sex", "Indiquez le sexe."),
-        ({"contract_nature": "99"}, "contract_nature", "Not a valid choice"),
+        ({"contract_nature": "99"}, "contract_nature", "N&#39;est pas un choix valide"),
     ],
 )
 def test_employees_invalid_declaration_is_422_and_writes_nothing(client, employer, overrides, field, message):
@@ -154,7 +154,18 @@ def test_employees_edit_in_place_and_history(client, employer, company):
 
 def test_employees_departure_and_cancel(client, employer, company):
     employee = make_employee(company)
-    response = post(client, f"{BASE}/{employee.id}/depart", {"exit_date": "2026-03-31", "exit_reason": "demission"})
+    # First a confirmation step: nothing written yet.
+    step = post(client, f"{BASE}/{employee.id}/depart", {"exit_date": "2026-03-31", "exit_reason": "demission"})
+    html = step.get_data(as_text=True)
+    assert step.status_code == 200 and "Confirmer le départ de" in html and "31/03/2026" in html
+    assert 'name="confirme" value="oui"' in html
+    db.session.refresh(employee)
+    assert employee.exit_date is None
+    response = post(
+        client,
+        f"{BASE}/{employee.id}/depart",
+        {"exit_date": "2026-03-31", "exit_reason": "demission", "confirme": "oui"},
+    )
     assert response.status_code == 303
     db.session.refresh(employee)
     assert employee.exit_date == date(2026, 3, 31) and employee.exit_reason == "demission"
@@ -298,7 +309,11 @@ def test_employees_tiers_declarant_can_do_everything(client, company):
     assert post(client, f"{BASE}/nouveau", declaration()).status_code == 303
     employee = db.session.execute(select(Employee)).scalar_one()
     assert (
-        post(client, f"{BASE}/{employee.id}/depart", {"exit_date": "2026-03-31", "exit_reason": "autre"}).status_code
+        post(
+            client,
+            f"{BASE}/{employee.id}/depart",
+            {"exit_date": "2026-03-31", "exit_reason": "autre", "confirme": "oui"},
+        ).status_code
         == 303
     )
     assert post(client, f"{BASE}/{employee.id}/annuler-depart", {}, page=f"{BASE}/").status_code == 303
@@ -425,7 +440,7 @@ def test_employees_csv_export_streams_with_bom(client, employer, company):
     response = client.get(f"{BASE}/export.csv")
     assert response.is_streamed
     body = response.get_data().decode("utf-8")
-    assert body.startswith("\ufeffetablissement;nom_naissance")
+    assert body.startswith("\ufeffnom_naissance;nom_usage;prenoms;sexe;date_naissance;nir;")
     assert "'=HYPERLINK;;Zoé" in body and NIR not in body
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="salaries-00010-') and "HYPERLINK" not in disposition

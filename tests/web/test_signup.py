@@ -297,3 +297,16 @@ def test_odd_credentials_never_answer_5xx(client, app, company, code, number):
         assert response.status_code in (303, 422, 429)
     finally:
         app.config.pop("AUTH_RATE_LIMIT", None)
+
+
+def test_company_users_are_told_of_an_account_created_with_its_code(client, company):
+    """Issue 20, item 6: as after "Ajouter une entreprise", the existing users get an e-mail."""
+    boss = make_member(company, email="patron@boulangerie.fr")
+    db.session.commit()
+    post_credentials(client)
+    post_signup(client, is_accountant="y")
+    db.session.commit()
+    told = [m for m in db.session.execute(select(OutboxMessage)).scalars() if m.recipients == [boss.email]]
+    assert len(told) == 1
+    assert told[0].subject == "Nouvel accès à l'espace de 00010 - Boulangerie Le Goff"
+    assert "en tant que tiers déclarant" in told[0].body_text and "Le Goff" in told[0].body_text

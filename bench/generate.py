@@ -447,7 +447,7 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
                 code = f"{uid + 9:05d}"
                 yield (
                     uid,
-                    f"employeur{code}@bench.test",
+                    f"employeur{code}@banc-essai.fr",
                     rng.choice(SURNAMES),
                     rng.choice(FIRST_NAMES),
                     "Gérant",
@@ -462,7 +462,7 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
             for n, uid in enumerate(accountant_ids):
                 yield (
                     uid,
-                    f"tiers{n:04d}@bench.test",
+                    f"tiers{n:04d}@banc-essai.fr",
                     rng.choice(SURNAMES),
                     rng.choice(FIRST_NAMES),
                     "Expert-comptable",
@@ -747,8 +747,9 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
         w.finish(loaded)
         timings["analyze"] = time.perf_counter() - t0
         counts = dict(w.counts)
+        counts["members"] = size["members"]  # companies without their sites (bench/campaign.py)
     timings["total"] = time.perf_counter() - started
-    big_accountant_email = "tiers0000@bench.test"
+    big_accountant_email = "tiers0000@banc-essai.fr"
     return {
         "scale": scale,
         "anchor": anchor.isoformat(),
@@ -756,7 +757,7 @@ def generate(database_url: str, scale: float, anchor: date) -> dict:
         "timings": timings,
         "credentials": {
             "password": BENCH_PASSWORD,
-            "employer": f"employeur{BIG_COMPANY_CODE}@bench.test",
+            "employer": f"employeur{BIG_COMPANY_CODE}@banc-essai.fr",
             "big_company": BIG_COMPANY_CODE,
             "accountant": big_accountant_email,
         },

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import time
@@ -225,15 +224,7 @@ def markdown_section(result: dict) -> str:
 
 
 def write_docs(result: dict) -> None:
-    key = result["database"]
-    start, end = f"<!-- profile:{key}:start -->", f"<!-- profile:{key}:end -->"
-    text = DOC.read_text()
-    block = f"{start}\n{markdown_section(result)}{end}"
-    if start in text:
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
-    else:
-        text = text.replace("### Remaining gaps and their causes", f"{block}\n\n### Remaining gaps and their causes", 1)
-    DOC.write_text(text)
+    load.write_block("profile", result["database"], markdown_section(result), "### Remaining gaps and their causes")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -430,15 +430,7 @@ def markdown_section(result: dict) -> str:
 
 
 def write_docs(result: dict) -> None:
-    key = result["database"]
-    start, end = f"<!-- campaign:{key}:start -->", f"<!-- campaign:{key}:end -->"
-    text = DOC.read_text()
-    block = f"{start}\n{markdown_section(result)}{end}"
-    if start in text:
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
-    else:
-        text = text.replace("## Findings", f"{block}\n\n## Findings", 1)
-    DOC.write_text(text)
+    load.write_block("campaign", result["database"], markdown_section(result), "## Findings")
 
 
 def main(argv: list[str] | None = None) -> int:

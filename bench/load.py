@@ -900,6 +900,19 @@ def markdown_section(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_block(name: str, key: str, section: str, before: str) -> None:
+    """Put `section` between `<!-- name:key:start -->` and its end marker in docs/PERFORMANCE.md,
+    replacing the previous run's, or before the heading `before` the first time."""
+    start, end = f"<!-- {name}:{key}:start -->", f"<!-- {name}:{key}:end -->"
+    text = DOC.read_text()
+    block = f"{start}\n{section}{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
+    else:
+        text = text.replace(before, f"{block}\n\n{before}", 1)
+    DOC.write_text(text)
+
+
 def write_docs(result: dict) -> None:
     key = result["database"]
     start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"

@@ -273,3 +273,15 @@ def test_the_profile_splits_every_scenario(tiny_data_set, tmp_path):
         if row["kind"] != "ceiling":
             assert row["statements"] >= 1 and row["sql_ms"] > 0 and row["templates_ms"] > 0
     assert "| Member home |" in breakdown.markdown_section(result)
+
+
+def test_a_section_is_written_once_then_replaced(tmp_path, monkeypatch):
+    load = _module("load")
+    doc = tmp_path / "PERFORMANCE.md"
+    doc.write_text("# Performance\n\n## Findings\n")
+    monkeypatch.setattr(load, "DOC", doc)
+    load.write_block("campaign", "sqlite", "first run\n", "## Findings")
+    load.write_block("campaign", "sqlite", "second run\n", "## Findings")
+    text = doc.read_text()
+    assert "second run" in text and "first run" not in text
+    assert text.index("second run") < text.index("## Findings") and text.count("campaign:sqlite:start") == 1
